@@ -1,0 +1,1 @@
+"""Thin Dagster wiring: read inputs, call the pure modules, write outputs, attach metadata."""

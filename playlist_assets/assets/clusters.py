@@ -1,0 +1,81 @@
+"""Clustering, partitioned by playlist: analytics.playlist_clusters, clusters, playlist_clusterings."""
+
+
+import dagster as dg
+
+from playlist_assets import analysis, queries, tables, warehouse
+from playlist_assets.assets.metadata import table_spec
+from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
+from playlist_assets.assets.resources import WarehouseResource
+
+CLUSTER_TABLES = (
+    tables.ANALYTICS_PLAYLIST_CLUSTERS,
+    tables.ANALYTICS_CLUSTERS,
+    tables.ANALYTICS_PLAYLIST_CLUSTERINGS,
+)
+UPSTREAM = [["features", "track_features"], ["raw", "playlists"], ["raw", "playlist_tracks"]]
+
+
+@dg.multi_asset(
+    specs=[
+        table_spec(
+            t,
+            group_name="analytics",
+            kinds={"duckdb", "scikitlearn"},
+            code_version=CLUSTERING_CODE_VERSION,
+            deps=UPSTREAM,
+            partitions_def=PLAYLISTS,
+            metadata={"partition_expr": "playlist_id"},
+        )
+        for t in CLUSTER_TABLES
+    ],
+    partitions_def=PLAYLISTS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=WAREHOUSE_POOL,
+    name="playlist_clustering",
+)
+def playlist_clustering(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource):
+    """Standardise each playlist's features, project with PCA, and group with k-means.
+
+    All playlists of the run are read in one query and written in one transaction that
+    replaces exactly their rows, so re-running one playlist touches nothing else.
+    """
+    keys = list(context.partition_keys)
+    with warehouse_db.connect() as conn:
+        inputs = queries.clustering_inputs(conn, keys)
+        result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features)
+        frames = {
+            tables.ANALYTICS_PLAYLIST_CLUSTERS: result.playlist_clusters,
+            tables.ANALYTICS_CLUSTERS: result.clusters,
+            tables.ANALYTICS_PLAYLIST_CLUSTERINGS: result.playlist_clusterings,
+        }
+        warehouse.replace_partitions(conn, frames, keys, log=context.log.info)
+
+    summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
+    for row in result.playlist_clusterings.iter_rows(named=True):
+        context.add_asset_metadata(
+            {
+                "clustered": row["clustered"],
+                "k": row["k"],
+                "silhouette": row["silhouette"] if row["silhouette"] is not None else float("nan"),
+                "feature_set": row["feature_set"] or "none",
+                "n_tracks": row["n_tracks"],
+                "n_clustered": row["n_clustered"],
+                "reason": row["reason"] or "",
+            },
+            asset_key=summary_key,
+            partition_key=row["playlist_id"],
+        )
+    for table, frame in frames.items():
+        # Row counts are per playlist: in a run over many partitions each one shows its own.
+        counts = dict(frame.group_by("playlist_id").len().iter_rows())
+        for key in keys:
+            context.add_asset_metadata(
+                {"dagster/row_count": counts.get(key, 0)},
+                asset_key=[table.schema, table.name],
+                partition_key=key,
+            )
+        yield dg.MaterializeResult(
+            asset_key=[table.schema, table.name],
+            metadata={"table": table.qualified_name, "playlists_in_run": len(keys)},
+        )

@@ -1,0 +1,44 @@
+"""features.track_features: one model-ready row per track, computed with polars."""
+
+
+import dagster as dg
+
+from playlist_assets import features, tables, warehouse
+from playlist_assets.assets.metadata import table_spec, table_written
+from playlist_assets.assets.partitions import FEATURES_CODE_VERSION, WAREHOUSE_POOL
+from playlist_assets.assets.resources import WarehouseResource
+
+TABLE = tables.FEATURES_TRACK_FEATURES
+
+
+@dg.multi_asset(
+    specs=[
+        table_spec(
+            TABLE,
+            group_name="features",
+            kinds={"duckdb", "polars"},
+            code_version=FEATURES_CODE_VERSION,
+            deps=[["raw", "tracks"], ["raw", "albums"], ["raw", "audio_features"]],
+        )
+    ],
+    pool=WAREHOUSE_POOL,
+    name="track_features",
+)
+def track_features(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource):
+    """Join tracks, albums and audio features into standardisable feature columns."""
+    with warehouse_db.connect() as conn:
+        frame = features.track_features(
+            warehouse.read_frame(conn, "SELECT * FROM raw.tracks"),
+            warehouse.read_frame(conn, "SELECT * FROM raw.albums"),
+            warehouse.read_frame(conn, "SELECT * FROM raw.audio_features"),
+        )
+        warehouse.replace_tables(conn, {TABLE: frame}, log=context.log.info)
+    with_features = int(frame["has_audio_features"].sum())
+    return dg.MaterializeResult(
+        metadata={
+            **table_written(TABLE, frame),
+            "tracks_with_audio_features": with_features,
+            "tracks_without_audio_features": frame.height - with_features,
+            "feature_set": tables.FEATURE_SET_VERSION,
+        }
+    )

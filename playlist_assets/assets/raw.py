@@ -1,0 +1,46 @@
+"""Landing the library in the raw.* tables, all of them in one transaction."""
+
+
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from playlist_assets import tables, warehouse
+from playlist_assets.assets.metadata import table_spec, table_written
+from playlist_assets.assets.partitions import PLAYLISTS, RAW_CODE_VERSION, WAREHOUSE_POOL
+from playlist_assets.assets.resources import LibrarySource, WarehouseResource
+
+RAW_SPECS = [
+    table_spec(t, group_name="raw", kinds={"duckdb", "polars"}, code_version=RAW_CODE_VERSION)
+    for t in tables.RAW_TABLES
+]
+
+
+@dg.multi_asset(specs=RAW_SPECS, pool=WAREHOUSE_POOL, name="raw_library")
+def raw_library(
+    context: dg.AssetExecutionContext, source: LibrarySource, warehouse_db: WarehouseResource
+):
+    """Read the whole library from the configured source and replace every raw table at once.
+
+    The source is read completely before anything is written, and all tables are replaced in
+    one transaction: a failure leaves the previous snapshot exactly as it was.
+    """
+    library = source.load(fetched_at=datetime.now(timezone.utc))
+    frames = library.by_table()
+    with warehouse_db.connect() as conn:
+        warehouse.replace_tables(conn, frames, log=context.log.info)
+
+    # New playlists get their partition here, so nobody has to add keys by hand.
+    ids = library.playlists["playlist_id"].to_list()
+    known = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
+    new = [i for i in ids if i not in known]
+    if new:
+        context.instance.add_dynamic_partitions(PLAYLISTS.name, new)
+        context.log.info(f"Added {len(new)} playlist partition(s).")
+
+    for table, frame in frames.items():
+        metadata = table_written(table, frame)
+        if table is tables.RAW_PLAYLISTS:
+            metadata["new_playlists"] = len(new)
+            metadata["source"] = source.kind
+        yield dg.MaterializeResult(asset_key=[table.schema, table.name], metadata=metadata)

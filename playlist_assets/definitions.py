@@ -1,0 +1,35 @@
+"""The one place that wires assets and resources into Dagster definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from playlist_assets.assets.clusters import playlist_clustering
+from playlist_assets.assets.features import track_features
+from playlist_assets.assets.raw import raw_library
+from playlist_assets.assets.reports import cluster_reports, clusters_scatter, overview, reports_index
+from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource
+from playlist_assets.settings import Settings
+
+ASSETS = [raw_library, track_features, playlist_clustering, clusters_scatter, overview, cluster_reports, reports_index]
+
+
+def resources_for(settings: Settings) -> dict:
+    return {
+        "warehouse_db": WarehouseResource(path=str(settings.warehouse), lock_wait_s=settings.lock_wait_s),
+        "reports": ReportsResource(path=str(settings.reports)),
+        "source": LibrarySource(
+            kind=settings.source,
+            path=settings.source_path,
+            demo_playlists=settings.demo_playlists,
+            demo_tracks=settings.demo_tracks,
+            demo_seed=settings.demo_seed,
+        ),
+    }
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(assets=ASSETS, resources=resources_for(settings))
+
+
+defs = build_definitions(Settings.from_env())

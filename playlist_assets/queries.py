@@ -1,0 +1,96 @@
+"""The warehouse reads the pipeline needs, each one query for any number of playlists.
+
+Reading every selected playlist at once (rather than one query per playlist) keeps a library
+of a thousand playlists to a handful of round trips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from playlist_assets.warehouse import read_frame
+
+_IDS = "(SELECT unnest(?::VARCHAR[]))"
+
+
+@dataclass(frozen=True)
+class ClusteringInputs:
+    playlists: pl.DataFrame
+    entries: pl.DataFrame
+    features: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    playlists: pl.DataFrame  # raw.playlists rows
+    clusterings: pl.DataFrame  # analytics.playlist_clusterings rows
+    clusters: pl.DataFrame  # analytics.clusters rows
+    memberships: pl.DataFrame  # analytics.playlist_clusters rows
+    entries: pl.DataFrame  # raw.playlist_tracks rows
+    track_details: pl.DataFrame  # one row per track named by entries: names, album, label, artists
+    has_score: bool  # the library has listening data
+
+
+def all_playlists(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return read_frame(conn, "SELECT playlist_id, name FROM raw.playlists ORDER BY playlist_id")
+
+
+def clustering_inputs(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> ClusteringInputs:
+    ids = [sorted(playlist_ids)]
+    return ClusteringInputs(
+        playlists=read_frame(conn, f"SELECT * FROM raw.playlists WHERE playlist_id IN {_IDS}", ids),
+        entries=read_frame(conn, f"SELECT * FROM raw.playlist_tracks WHERE playlist_id IN {_IDS}", ids),
+        features=read_frame(
+            conn,
+            f"""SELECT f.* FROM features.track_features f
+                WHERE f.track_id IN (SELECT track_id FROM raw.playlist_tracks WHERE playlist_id IN {_IDS})""",
+            ids,
+        ),
+    )
+
+
+def report_inputs(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> ReportInputs:
+    ids = [sorted(playlist_ids)]
+
+    def rows(table: str) -> pl.DataFrame:
+        return read_frame(conn, f"SELECT * FROM {table} WHERE playlist_id IN {_IDS}", ids)
+
+    details = read_frame(
+        conn,
+        f"""
+        WITH wanted AS (
+            SELECT DISTINCT track_id FROM raw.playlist_tracks
+            WHERE playlist_id IN {_IDS} AND track_id IS NOT NULL
+        ),
+        credits AS (
+            SELECT ta.track_id,
+                   list(a.name ORDER BY ta.position) AS artist_names,
+                   list(ta.artist_id ORDER BY ta.position) AS artist_ids
+            FROM raw.track_artists ta JOIN wanted USING (track_id)
+            LEFT JOIN raw.artists a USING (artist_id)
+            GROUP BY ta.track_id
+        )
+        SELECT t.track_id, t.name, al.name AS album, al.image_url, al.label,
+               c.artist_names, c.artist_ids,
+               l.score, lt.track_id IS NOT NULL AS liked
+        FROM raw.tracks t JOIN wanted USING (track_id)
+        LEFT JOIN raw.albums al USING (album_id)
+        LEFT JOIN credits c USING (track_id)
+        LEFT JOIN raw.listening l USING (track_id)
+        LEFT JOIN raw.liked_tracks lt USING (track_id)
+        """,
+        ids,
+    )
+    has_score = conn.execute("SELECT count(*) > 0 FROM raw.listening").fetchone()[0]
+    return ReportInputs(
+        playlists=rows("raw.playlists"),
+        clusterings=rows("analytics.playlist_clusterings"),
+        clusters=rows("analytics.clusters"),
+        memberships=rows("analytics.playlist_clusters"),
+        entries=rows("raw.playlist_tracks"),
+        track_details=details,
+        has_score=bool(has_score),
+    )

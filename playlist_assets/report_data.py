@@ -1,0 +1,140 @@
+"""Warehouse rows -> the plain report data the renderers take (`reporting.model`)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from playlist_assets.analysis import not_clustered
+from playlist_assets.queries import ReportInputs
+from playlist_assets.reporting.model import (
+    ArtistCredit,
+    ClusterSection,
+    NotClustered,
+    PlaylistReport,
+    ScatterInput,
+    ScatterPoint,
+    TrackRow,
+)
+from playlist_assets.tables import FEATURE_SET_VERSION
+
+REPRESENTATIVES = 10
+
+
+def _track_rows(members: pl.DataFrame, has_score: bool) -> tuple[TrackRow, ...]:
+    rows = []
+    for m in members.iter_rows(named=True):
+        names = m["artist_names"] or []
+        ids = m["artist_ids"] or [None] * len(names)
+        rows.append(
+            TrackRow(
+                track_id=m["track_id"],
+                name=m["name"] or "",
+                album=m["album"],
+                image_url=m["image_url"],
+                artists=tuple(ArtistCredit(n or "", i) for n, i in zip(names, ids)),
+                label=m["label"],
+                score=(m["score"] or 0) if has_score else None,
+                liked=bool(m["liked"]),
+                distance_to_centre=m["distance_to_centre"],
+            )
+        )
+    return tuple(rows)
+
+
+def _not_clustered_rows(rows: pl.DataFrame, details: pl.DataFrame) -> tuple[NotClustered, ...]:
+    named = (
+        rows.join(details.select("track_id", "name", "artist_names"), on="track_id", how="left")
+        .with_columns(
+            pl.coalesce("name", "item_name", pl.lit("(no name)")).alias("shown_name"),
+            pl.col("artist_names").list.join(", ").alias("shown_artists"),
+        )
+        .group_by("shown_name", "shown_artists", "reason", maintain_order=True)
+        .agg(pl.len().alias("count"), pl.col("position").min().alias("first"))
+        .sort("first")
+    )
+    return tuple(
+        NotClustered(name=r["shown_name"], artists=r["shown_artists"], reason=r["reason"], count=r["count"])
+        for r in named.iter_rows(named=True)
+    )
+
+
+def build_reports(
+    inputs: ReportInputs, slugs: dict[str, str], code_version: str
+) -> list[tuple[PlaylistReport, ScatterInput | None]]:
+    """One (report, scatter) per playlist in `inputs`; scatter is None when not clustered."""
+    members = (
+        inputs.memberships.join(inputs.track_details, on="track_id", how="left")
+        .sort("playlist_id", "cluster", "distance_to_centre", "track_id")
+    )
+    members_by_playlist = members.partition_by("playlist_id", as_dict=True)
+    clusters_by_playlist = inputs.clusters.partition_by("playlist_id", as_dict=True)
+    leftovers = not_clustered(inputs.entries, inputs.memberships, inputs.clusterings)
+    leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
+    clusterings = {r["playlist_id"]: r for r in inputs.clusterings.iter_rows(named=True)}
+
+    out = []
+    for playlist in inputs.playlists.sort("playlist_id").iter_rows(named=True):
+        pid = playlist["playlist_id"]
+        summary = clusterings.get(pid)
+        if summary is None:
+            continue  # not clustered yet: nothing to report on
+        own_members = members_by_playlist.get((pid,), members.clear())
+        own_clusters = clusters_by_playlist.get((pid,), inputs.clusters.clear()).sort("cluster")
+        sections = []
+        for c in own_clusters.iter_rows(named=True):
+            in_cluster = own_members.filter(pl.col("cluster") == c["cluster"])
+            sections.append(
+                ClusterSection(
+                    number=c["cluster"],
+                    size=c["size"],
+                    description=c["description"] or "",
+                    representatives=_track_rows(in_cluster.head(REPRESENTATIVES), inputs.has_score),
+                )
+            )
+        report = PlaylistReport(
+            playlist_id=pid,
+            name=playlist["name"] or "",
+            slug=slugs[pid],
+            has_score=inputs.has_score,
+            clusters=tuple(sections),
+            not_clustered=_not_clustered_rows(
+                leftovers_by_playlist.get((pid,), leftovers.clear()), inputs.track_details
+            ),
+            unclustered_reason=None if summary["clustered"] else summary["reason"],
+            x_label=summary["x_label"] or "",
+            y_label=summary["y_label"] or "",
+            provenance=_provenance(playlist, summary, code_version),
+        )
+        scatter = None
+        if summary["clustered"]:
+            scatter = ScatterInput(
+                title=report.name,
+                x_label=report.x_label,
+                y_label=report.y_label,
+                points=tuple(
+                    ScatterPoint(x, y, k)
+                    for x, y, k in own_members.select("x", "y", "cluster").iter_rows()
+                ),
+                legend={s.number: f"Cluster #{s.number}: {s.description}" for s in sections},
+            )
+        out.append((report, scatter))
+    return out
+
+
+def _provenance(playlist: dict, summary: dict, code_version: str) -> tuple[tuple[str, str], ...]:
+    features = "none"
+    if summary["clustered"]:
+        features = f"{summary['feature_set']}: {', '.join(summary['feature_columns'])}"
+        if summary["feature_providers"]:
+            features += f" (provider: {summary['feature_providers']})"
+    pairs = [
+        ("Playlist snapshot", playlist["snapshot_id"] or "unknown"),
+        ("Source", playlist["source"] or "unknown"),
+        ("Features", features),
+        ("Feature table", FEATURE_SET_VERSION),
+        ("Tracks", f"{summary['n_clustered']} of {summary['n_tracks']} distinct tracks clustered"),
+    ]
+    if summary["clustered"]:
+        pairs.append(("Clusters", f"k = {summary['k']}, silhouette {summary['silhouette']:.3f}"))
+    pairs.append(("Code version", code_version))
+    return tuple(pairs)

@@ -1,0 +1,1 @@
+"""Markdown and PNG rendering of playlist cluster reports. Plain data in, text or bytes out."""

@@ -1,0 +1,74 @@
+"""What a report is made of: plain data handed from the pipeline to the renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ArtistCredit:
+    name: str
+    artist_id: str | None  # None: no Spotify page to link to (e.g. a local file's artist)
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    """One row of a cluster's table, in the seed reports' column order."""
+
+    track_id: str
+    name: str
+    album: str | None
+    image_url: str | None
+    artists: tuple[ArtistCredit, ...]
+    label: str | None
+    score: int | None  # None when the source has no listening data
+    liked: bool
+    distance_to_centre: float
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    number: int  # 1-based, as in "## Cluster #1"
+    size: int
+    description: str  # "Energetic, danceable, happy"
+    representatives: tuple[TrackRow, ...]  # up to 10, nearest the centre first
+
+
+@dataclass(frozen=True)
+class NotClustered:
+    name: str
+    artists: str | None
+    reason: str  # "no audio features", "local file", "podcast episode", "removed", ...
+    count: int = 1  # how many entries share this name and reason
+
+
+@dataclass(frozen=True)
+class PlaylistReport:
+    playlist_id: str
+    name: str
+    slug: str
+    has_score: bool  # True when the library has listening data: adds the Score column
+    clusters: tuple[ClusterSection, ...]
+    not_clustered: tuple[NotClustered, ...]
+    # Set when the playlist could not be clustered at all (e.g. fewer than 6 tracks with features).
+    unclustered_reason: str | None
+    x_label: str
+    y_label: str
+    # Ordered (label, value) pairs printed in the Provenance section: snapshot, features, code...
+    provenance: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ScatterPoint:
+    x: float
+    y: float
+    cluster: int
+
+
+@dataclass(frozen=True)
+class ScatterInput:
+    title: str  # the playlist name
+    x_label: str
+    y_label: str
+    points: tuple[ScatterPoint, ...]
+    legend: dict[int, str]  # cluster number -> "Cluster #1: Energetic, danceable"

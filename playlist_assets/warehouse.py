@@ -1,0 +1,171 @@
+"""Writing the DuckDB warehouse: declared tables, atomic replacement, schema upgrades.
+
+Every write happens in one transaction, so a reader (or a failed run) sees either the previous
+state or the new one, never half of a snapshot or half of a partition. Tables are created from
+`tables.py` with their primary keys, and rows are inserted by column name, so a column added to
+the contract in a later version cannot land in the wrong place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from playlist_assets.tables import Table
+
+_SQL_TYPES: tuple[tuple[pl.DataType, str], ...] = (
+    (pl.String, "VARCHAR"),
+    (pl.Int32, "INTEGER"),
+    (pl.Int64, "BIGINT"),
+    (pl.Float64, "DOUBLE"),
+    (pl.Boolean, "BOOLEAN"),
+)
+
+
+class WarehouseBusyError(RuntimeError):
+    """The DuckDB file stayed locked by another process for longer than we may wait."""
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ" if dtype.time_zone else "TIMESTAMP"
+    if isinstance(dtype, pl.List):
+        return f"{sql_type(dtype.inner)}[]"
+    for known, name in _SQL_TYPES:
+        if dtype == known:
+            return name
+    raise TypeError(f"no DuckDB type for {dtype}")
+
+
+def create_table_sql(table: Table, name: str | None = None) -> str:
+    columns = [
+        f"{c.name} {sql_type(c.dtype)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
+    ]
+    columns.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
+    return f"CREATE TABLE {name or table.qualified_name} (\n  " + ",\n  ".join(columns) + "\n)"
+
+
+@contextmanager
+def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0):
+    """Open the warehouse, waiting up to `wait_s` while another process holds the file."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            conn = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                if "lock" in str(error).lower():
+                    raise WarehouseBusyError(
+                        f"The warehouse {path} is locked by another process ({error}); close the "
+                        f"other connection (duckdb CLI, notebook) or raise "
+                        f"PLAYLIST_ASSETS_LOCK_WAIT_S (now {wait_s:g} s)."
+                    ) from error
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def existing_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[str] | None:
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [table.schema, table.name],
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def ensure_table(conn: duckdb.DuckDBPyConnection, table: Table, log: Callable[[str], None] = print) -> None:
+    """Create `table` if missing; rebuild it, keeping its rows, if an older version has other columns."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.schema}")
+    found = existing_columns(conn, table)
+    if found is None:
+        conn.execute(create_table_sql(table))
+        return
+    if found == table.column_names:
+        return
+    kept = [c for c in table.column_names if c in found]
+    staging = f"{table.schema}.__upgrade_{table.name}"
+    conn.execute(f"DROP TABLE IF EXISTS {staging}")
+    conn.execute(create_table_sql(table, staging))
+    if kept:
+        cols = ", ".join(kept)
+        conn.execute(f"INSERT INTO {staging} ({cols}) SELECT {cols} FROM {table.qualified_name}")
+    conn.execute(f"DROP TABLE {table.qualified_name} CASCADE")
+    conn.execute(f"ALTER TABLE {staging} RENAME TO {table.name}")
+    added = [c for c in table.column_names if c not in found]
+    dropped = [c for c in found if c not in table.column_names]
+    log(
+        f"Upgraded {table.qualified_name} to the current column set "
+        f"(added: {', '.join(added) or 'none'}; removed: {', '.join(dropped) or 'none'}); "
+        f"rows kept."
+    )
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame) -> None:
+    if frame.is_empty():
+        return
+    rows = table.conform(frame)  # noqa: F841 - DuckDB reads the local frame by name
+    conn.execute(f"INSERT INTO {table.qualified_name} BY NAME SELECT * FROM rows")
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection):
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def replace_tables(
+    conn: duckdb.DuckDBPyConnection,
+    frames: Mapping[Table, pl.DataFrame],
+    log: Callable[[str], None] = print,
+) -> None:
+    """Replace the whole contents of every given table, all in one transaction."""
+    with transaction(conn):
+        for table, frame in frames.items():
+            ensure_table(conn, table, log)
+            conn.execute(f"DELETE FROM {table.qualified_name}")
+            _insert(conn, table, frame)
+
+
+def replace_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    frames: Mapping[Table, pl.DataFrame],
+    playlist_ids: Iterable[str],
+    log: Callable[[str], None] = print,
+) -> None:
+    """Replace exactly the rows of `playlist_ids` in every given table, in one transaction."""
+    ids = sorted(set(playlist_ids))
+    with transaction(conn):
+        for table, frame in frames.items():
+            if table.partition_column is None:
+                raise ValueError(f"{table.qualified_name} is not partitioned by playlist")
+            ensure_table(conn, table, log)
+            conn.execute(
+                f"DELETE FROM {table.qualified_name} "
+                f"WHERE {table.partition_column} IN (SELECT unnest(?::VARCHAR[]))",
+                [ids],
+            )
+            _insert(conn, table, frame.filter(pl.col(table.partition_column).is_in(ids)))
+
+
+def read_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
+    return conn.execute(sql, params or []).pl()

@@ -1,0 +1,160 @@
+"""The whole asset graph materialized on temporary folders: tables, files, lineage, links."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from playlist_assets import tables
+from playlist_assets.definitions import ASSETS, resources_for
+from playlist_assets.pipeline import materialize_everything
+from playlist_assets_tests.conftest import make_settings
+
+
+def query(settings, sql, params=None):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+def relative_links(markdown: str) -> list[str]:
+    targets = re.findall(r"\]\(([^)\s]+)\)", markdown) + re.findall(r'src="([^"]+)"', markdown)
+    return [t for t in targets if not re.match(r"^[a-z]+:", t)]
+
+
+def test_every_table_of_the_contract_exists_with_its_primary_key(demo_build):
+    settings, _, _ = demo_build
+    all_tables = [*tables.RAW_TABLES, tables.FEATURES_TRACK_FEATURES, tables.ANALYTICS_PLAYLIST_CLUSTERS,
+                  tables.ANALYTICS_CLUSTERS, tables.ANALYTICS_PLAYLIST_CLUSTERINGS, tables.ANALYTICS_CLUSTER_REPORTS]
+    for table in all_tables:
+        columns = [r[0] for r in query(
+            settings,
+            "SELECT column_name FROM information_schema.columns WHERE table_schema=? AND table_name=? "
+            "ORDER BY ordinal_position", [table.schema, table.name])]
+        assert columns == table.column_names, table.qualified_name
+        pk = query(settings,
+                   "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name=? "
+                   "AND table_name=? AND constraint_type='PRIMARY KEY'", [table.schema, table.name])
+        assert pk and tuple(pk[0][0]) == table.primary_key, table.qualified_name
+
+
+def test_raw_tables_hold_the_demo_library(demo_build):
+    settings, _, summary = demo_build
+    (playlists,) = query(settings, "SELECT count(*) FROM raw.playlists")[0]
+    (entries,) = query(settings, "SELECT count(*) FROM raw.playlist_tracks")[0]
+    assert 10 <= playlists == summary.playlists
+    assert 1000 <= entries <= 2000
+    kinds = {k for (k,) in query(settings, "SELECT DISTINCT item_kind FROM raw.playlist_tracks")}
+    assert kinds == {"track", "episode", "local", "removed"}
+    (dupes,) = query(settings, "SELECT count(*) FROM raw.playlist_tracks WHERE is_duplicate")[0]
+    assert dupes >= 1
+
+
+def test_every_entry_is_clustered_or_listed_with_a_reason(demo_build):
+    settings, _, _ = demo_build
+    for pid, name in query(settings, "SELECT playlist_id, name FROM raw.playlists"):
+        (distinct_tracks,) = query(settings,
+            "SELECT count(DISTINCT track_id) FROM raw.playlist_tracks WHERE playlist_id=? AND item_kind='track'",
+            [pid])[0]
+        (placed,) = query(settings, "SELECT count(*) FROM analytics.playlist_clusters WHERE playlist_id=?", [pid])[0]
+        report = [r for (r,) in query(settings,
+            "SELECT report_path FROM analytics.cluster_reports WHERE playlist_id=?", [pid])]
+        assert report, f"no lineage row for {name!r}"
+        text = (settings.reports / report[0]).read_text(encoding="utf-8")
+        not_clustered_section = text.split("## Not clustered", 1)[1] if "## Not clustered" in text else ""
+        if placed < distinct_tracks:
+            assert not_clustered_section, f"{name!r}: {distinct_tracks - placed} tracks unaccounted for"
+
+
+def test_clusterable_playlists_have_both_files_and_a_lineage_row(demo_build):
+    settings, _, _ = demo_build
+    rows = query(settings, """
+        SELECT c.playlist_id, c.clustered, r.report_path, r.image_path, r.report_sha256, r.image_sha256,
+               r.snapshot_id = p.snapshot_id, r.run_id, r.code_version, r.k, c.k
+        FROM analytics.playlist_clusterings c JOIN raw.playlists p USING (playlist_id)
+        LEFT JOIN analytics.cluster_reports r USING (playlist_id)""")
+    clustered = [r for r in rows if r[1]]
+    assert len(clustered) >= 8
+    for pid, _, md, png, md_sha, png_sha, same_snapshot, run_id, code, k, k2 in clustered:
+        assert (settings.reports / md).is_file() and (settings.reports / png).is_file(), pid
+        assert md_sha and png_sha and same_snapshot and run_id and code and k == k2 >= 2
+        assert md.startswith("playlists/") and md.endswith("/clusters/overview.md")
+        assert png.startswith("images/playlists/") and png.endswith("/clusters/clusters_scatter.png")
+    for pid, _, md, png, *_ in (r for r in rows if not r[1]):
+        assert png is None
+
+
+def test_index_lists_every_playlist_and_the_reason_for_those_without_clusters(demo_build):
+    settings, _, _ = demo_build
+    index = (settings.reports / "README.md").read_text(encoding="utf-8")
+    reasons = query(settings, "SELECT reason FROM analytics.playlist_clusterings WHERE NOT clustered")
+    assert reasons, "the demo library has playlists too small to cluster"
+    for (reason,) in reasons:
+        assert reason.split()[0] in index
+    (n,) = query(settings, "SELECT count(*) FROM raw.playlists")[0]
+    assert len(set(re.findall(r"playlists/[^/)]+/clusters/overview\.md", index))) >= n - 2
+
+
+def test_every_relative_link_in_every_report_resolves(demo_build):
+    settings, _, _ = demo_build
+    markdown_files = list(settings.reports.rglob("*.md"))
+    assert len(markdown_files) >= 10
+    for md in markdown_files:
+        for target in relative_links(md.read_text(encoding="utf-8")):
+            resolved = (md.parent / target).resolve()
+            assert resolved.is_file(), f"{md}: dead link {target}"
+            assert settings.reports.resolve() in resolved.parents, f"{md}: link leaves the reports folder"
+
+
+def test_second_run_leaves_every_markdown_file_byte_identical(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    first = {p: p.read_bytes() for p in settings.reports.rglob("*.md")}
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    second = {p: p.read_bytes() for p in settings.reports.rglob("*.md")}
+    assert first == second
+    (runs,) = query(settings, "SELECT count(DISTINCT run_id) FROM analytics.cluster_reports")[0]
+    assert runs == 1  # the lineage names the latest run, not the first
+
+
+def test_rematerializing_one_playlist_replaces_exactly_its_rows(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    before = query(settings, "SELECT playlist_id, run_id FROM analytics.cluster_reports ORDER BY 1")
+    counts_before = query(settings, "SELECT playlist_id, count(*) FROM analytics.playlist_clusters GROUP BY 1 ORDER BY 1")
+    target = counts_before[0][0]
+    result = dg.materialize(
+        ASSETS,
+        selection=dg.AssetSelection.groups("analytics") | dg.AssetSelection.keys(["analytics", "cluster_reports"]),
+        partition_key=target,
+        instance=instance,
+        resources=resources_for(settings),
+    )
+    assert result.success
+    after = query(settings, "SELECT playlist_id, run_id FROM analytics.cluster_reports ORDER BY 1")
+    changed = {pid for (pid, run), (_, old) in zip(after, before) if run != old}
+    assert changed == {target}
+    assert query(settings, "SELECT playlist_id, count(*) FROM analytics.playlist_clusters GROUP BY 1 ORDER BY 1") == counts_before
+
+
+def test_a_failing_source_leaves_the_previous_snapshot_untouched(tmp_path, monkeypatch):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    before = {t.name: query(settings, f"SELECT count(*) FROM {t.qualified_name}")[0][0] for t in tables.RAW_TABLES}
+
+    from playlist_assets.assets import resources
+
+    def broken(self, fetched_at):
+        raise RuntimeError("the source went away half-way")
+
+    monkeypatch.setattr(resources.LibrarySource, "load", broken)
+    with pytest.raises(Exception, match="went away"):
+        materialize_everything(settings, echo=lambda _: None, instance=instance)
+    after = {t.name: query(settings, f"SELECT count(*) FROM {t.qualified_name}")[0][0] for t in tables.RAW_TABLES}
+    assert after == before

@@ -1,0 +1,94 @@
+"""Warehouse writes: primary keys, all-or-nothing replacement, partitions, schema upgrades."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import pytest
+
+from playlist_assets import tables, warehouse
+from playlist_assets.tables import Column, Table
+
+PLAIN = Table("raw", "things", "test table", (Column("id", pl.String, "key", False), Column("n", pl.Int32, "n")), ("id",))
+PARTED = Table(
+    "analytics", "parted", "test table",
+    (Column("playlist_id", pl.String, "p", False), Column("track_id", pl.String, "t", False), Column("v", pl.Float64, "v")),
+    ("playlist_id", "track_id"),
+    partition_column="playlist_id",
+)
+
+
+def frame(**cols):
+    return pl.DataFrame(cols)
+
+
+def rows(conn, table):
+    return conn.execute(f"SELECT * FROM {table.qualified_name} ORDER BY ALL").fetchall()
+
+
+def test_replace_tables_is_all_or_nothing(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        warehouse.replace_tables(conn, {PLAIN: frame(id=["a", "b"], n=[1, 2])})
+        duplicate_keys = frame(playlist_id=["p", "p"], track_id=["t", "t"], v=[1.0, 2.0])
+        with pytest.raises(duckdb.ConstraintException):
+            warehouse.replace_tables(conn, {PLAIN: frame(id=["c"], n=[3]), PARTED: duplicate_keys})
+        assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
+
+
+def test_replace_partitions_touches_only_the_named_playlists(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        first = frame(playlist_id=["p1", "p1", "p2"], track_id=["a", "b", "a"], v=[1.0, 2.0, 3.0])
+        warehouse.replace_partitions(conn, {PARTED: first}, ["p1", "p2"])
+        warehouse.replace_partitions(conn, {PARTED: frame(playlist_id=["p1"], track_id=["c"], v=[9.0])}, ["p1"])
+        assert rows(conn, PARTED) == [("p1", "c", 9.0), ("p2", "a", 3.0)]
+        # A playlist in the run with no rows any more loses its old rows, and only those.
+        warehouse.replace_partitions(conn, {PARTED: first.clear()}, ["p2"])
+        assert rows(conn, PARTED) == [("p1", "c", 9.0)]
+
+
+def test_rows_are_inserted_by_name_whatever_the_frame_column_order(tmp_path):
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        warehouse.replace_tables(conn, {PLAIN: pl.DataFrame({"n": [5], "id": ["x"]})})
+        assert rows(conn, PLAIN) == [("x", 5)]
+
+
+def test_an_older_table_is_upgraded_keeping_its_rows(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.things (n INTEGER, id VARCHAR, old_col VARCHAR)")
+        conn.execute("INSERT INTO raw.things VALUES (1, 'a', 'x'), (2, 'b', 'y')")
+    messages = []
+    with warehouse.connect(path) as conn:
+        warehouse.ensure_table(conn, PLAIN, log=messages.append)
+        assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
+        assert [c for c in warehouse.existing_columns(conn, PLAIN)] == ["id", "n"]
+    assert messages and "raw.things" in messages[0] and "old_col" in messages[0]
+
+
+def test_a_locked_warehouse_gives_one_clear_sentence(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    path = tmp_path / "w.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            c = duckdb.connect({str(path)!r}); print('held', flush=True); sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(warehouse.WarehouseBusyError, match="PLAYLIST_ASSETS_LOCK_WAIT_S"):
+            with warehouse.connect(path, wait_s=0.3):
+                pass
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
+def test_ddl_covers_every_contract_table():
+    for table in [*tables.RAW_TABLES, tables.FEATURES_TRACK_FEATURES, tables.ANALYTICS_CLUSTER_REPORTS]:
+        sql = warehouse.create_table_sql(table)
+        assert f"PRIMARY KEY ({', '.join(table.primary_key)})" in sql
