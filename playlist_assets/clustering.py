@@ -7,16 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import polars as pl
+from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.metrics import pairwise_distances, silhouette_score
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import ThreadpoolController
 
 MIN_TRACKS = 6
 MIN_COLUMNS = 2
 MAX_K = 10
-N_INIT = 10
+# k-means restarts per k. Every k from 2 to 10 is tried, so each restart costs nine fits per
+# playlist; two keep a thousand-playlist library within its time budget (see benchmarks/).
+N_INIT = 2
 MAX_ITER = 100
 # Largest cluster more than this many times the smallest: "lopsided", avoided when possible.
 MAX_SIZE_RATIO = 10.0
@@ -32,7 +38,7 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "valence": ("happy", "melancholic"),
     "acousticness": ("acoustic", "electronic"),
     "instrumentalness": ("instrumental", "vocal"),
-    "speechiness": ("wordy", "sung"),
+    "speechiness": ("wordy", "melodic"),  # not "sung": instrumentals are low on speech too
     "liveness": ("live", "studio"),
     "tempo": ("fast", "slow"),
     "loudness": ("loud", "quiet"),
@@ -48,13 +54,7 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
 GENRE_PREFIX = "genre_"
 
 ASSIGNMENT_SCHEMA = pl.Schema(
-    {
-        "track_id": pl.String,
-        "cluster": pl.Int32,
-        "distance_to_centre": pl.Float64,
-        "x": pl.Float64,
-        "y": pl.Float64,
-    }
+    {"track_id": pl.String, "cluster": pl.Int32, "distance_to_centre": pl.Float64, "x": pl.Float64, "y": pl.Float64}
 )
 
 
@@ -92,6 +92,18 @@ def cluster_playlist(
     are entirely null or constant are dropped.
     """
     _check_input(features, feature_columns)
+    # BLAS threads only add CPU for matrices this small (measured: 2x CPU, no faster at 200-1000
+    # tracks) and oversubscribe when playlists run in parallel.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return _cluster(features, feature_columns, seed)
+
+
+@cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()  # scanning the loaded libraries costs ~1 ms: do it once
+
+
+def _cluster(features: pl.DataFrame, feature_columns: list[str], seed: int) -> ClusteringResult:
     # Sorted so that the result does not depend on the order the rows arrived in.
     features = features.sort("track_id")
     track_ids = features["track_id"].cast(pl.String).to_numpy()
@@ -99,14 +111,15 @@ def cluster_playlist(
     n_tracks = len(track_ids)
     if n_tracks < MIN_TRACKS:
         have = {0: "No tracks have", 1: "Only 1 track has"}.get(n_tracks, f"Only {n_tracks} tracks have")
-        return _not_clustered(f"{have} audio features; at least {MIN_TRACKS} are needed to form clusters.", columns)
+        needed = f"at least {MIN_TRACKS} are needed to form clusters."
+        return _not_clustered(f"{have} audio features; {needed}", columns)
     if len(columns) < MIN_COLUMNS:
         vary = "No feature varies" if not columns else "Only 1 feature varies"
-        return _not_clustered(f"{vary} across these tracks; at least {MIN_COLUMNS} are needed to form clusters.", columns)
+        needed = f"at least {MIN_COLUMNS} are needed to form clusters."
+        return _not_clustered(f"{vary} across these tracks; {needed}", columns)
 
     z = StandardScaler().fit_transform(raw)
-    squared = _pairwise_squared(z)
-    chosen = _choose_clustering(z, squared, seed)
+    chosen = _choose_clustering(z, seed)
     if chosen is None:
         return _not_clustered("The tracks' features are too alike to split into clusters.", columns)
     labels, silhouette = chosen
@@ -115,19 +128,16 @@ def cluster_playlist(
     centroids = np.stack([z[labels == c].mean(axis=0) for c in range(1, k + 1)])
     distance = np.linalg.norm(z - centroids[labels - 1], axis=1)
 
-    pca = PCA(n_components=min(2, z.shape[1]), svd_solver="full", random_state=0).fit(z)
-    coords = pca.transform(z)
-    # components_ rows are the components; row i holds the loadings of the axis plotted as coords[:, i].
-    labels_xy = [_axis_label(pca.components_[i], columns) for i in range(coords.shape[1])]
-    ratios = list(pca.explained_variance_ratio_)
-    if coords.shape[1] == 1:
-        coords = np.column_stack([coords[:, 0], np.zeros(n_tracks)])
-        labels_xy.append("")
-        ratios.append(0.0)
+    n_axes = min(2, z.shape[1])  # with one component, y stays 0 and unlabelled
+    pca = PCA(n_components=n_axes, svd_solver="full", random_state=0).fit(z)
+    coords = np.zeros((n_tracks, 2))
+    coords[:, :n_axes] = pca.transform(z)
+    # components_ is (component, column): row i holds the loadings of the axis in coords[:, i].
+    axis_labels = [_axis_label(pca.components_[i], columns) if i < n_axes else "" for i in (0, 1)]
+    variance = [float(pca.explained_variance_ratio_[i]) if i < n_axes else 0.0 for i in (0, 1)]
 
     assignments = pl.DataFrame(
-        {"track_id": track_ids, "cluster": labels, "distance_to_centre": distance, "x": coords[:, 0], "y": coords[:, 1]},
-        schema=ASSIGNMENT_SCHEMA,
+        [track_ids, labels, distance, coords[:, 0], coords[:, 1]], schema=ASSIGNMENT_SCHEMA, orient="col"
     ).sort("cluster", "distance_to_centre", "track_id")
     summaries = []
     for c in range(1, k + 1):
@@ -135,16 +145,9 @@ def cluster_playlist(
         size = int((labels == c).sum())
         summaries.append(ClusterSummary(c, size, describe_centroid(centroid), centroid))
     return ClusteringResult(
-        clustered=True,
-        reason=None,
-        feature_columns=tuple(columns),
-        k=k,
-        silhouette=silhouette,
-        assignments=assignments,
-        clusters=tuple(summaries),
-        x_label=labels_xy[0],
-        y_label=labels_xy[1],
-        explained_variance=(float(ratios[0]), float(ratios[1])),
+        clustered=True, reason=None, feature_columns=tuple(columns), k=k, silhouette=silhouette,
+        assignments=assignments, clusters=tuple(summaries), x_label=axis_labels[0],
+        y_label=axis_labels[1], explained_variance=(variance[0], variance[1]),
     )
 
 
@@ -157,7 +160,7 @@ def representatives(result: ClusteringResult, n: int = 10) -> pl.DataFrame:
 
 
 def describe_centroid(centroid: Mapping[str, float]) -> str:
-    """"Energetic, danceable, happy": the words of the features furthest from the playlist mean."""
+    """Words for the 1-3 features furthest from the playlist mean: "Energetic, danceable, happy"."""
     notable: list[tuple[float, str]] = []
     for column, z in centroid.items():
         word = _word(column, z)
@@ -188,13 +191,14 @@ def _check_input(features: pl.DataFrame, feature_columns: list[str]) -> None:
     missing = [c for c in ["track_id", *feature_columns] if c not in features.columns]
     if missing:
         raise ValueError(f"features is missing column(s) {missing}")
-    non_numeric = [c for c in feature_columns if not (features[c].dtype.is_numeric() or features[c].dtype == pl.Boolean)]
+    non_numeric = [
+        c for c in feature_columns if not (features[c].dtype.is_numeric() or features[c].dtype == pl.Boolean)
+    ]
     if non_numeric:
         raise ValueError(f"feature column(s) {non_numeric} are not numeric or boolean")
-    if features["track_id"].null_count():
-        raise ValueError("features has rows without a track_id")
-    if features["track_id"].n_unique() != features.height:
-        raise ValueError("features has more than one row for some track_id; pass distinct tracks")
+    ids = features["track_id"]
+    if ids.null_count() or ids.n_unique() != features.height:
+        raise ValueError("features needs exactly one row per track, each with a track_id")
 
 
 def _usable_matrix(features: pl.DataFrame, feature_columns: list[str]) -> tuple[list[str], np.ndarray]:
@@ -218,104 +222,44 @@ def _not_clustered(reason: str, columns: list[str]) -> ClusteringResult:
     )
 
 
-def _pairwise_squared(z: np.ndarray) -> np.ndarray:
-    norms = np.einsum("ij,ij->i", z, z)
-    return np.maximum(norms[:, None] + norms[None, :] - 2.0 * z @ z.T, 0.0)
-
-
-def _choose_clustering(z: np.ndarray, squared: np.ndarray, seed: int) -> tuple[np.ndarray, float] | None:
+def _choose_clustering(z: np.ndarray, seed: int) -> tuple[np.ndarray, float] | None:
     """Labels (0-based) and silhouette of the chosen k, or None when no k in 2..MAX_K works.
 
     Rule: among k whose largest cluster is at most MAX_SIZE_RATIO times its smallest, take the
     highest silhouette (ties: smaller k). If every k is lopsided, take the least lopsided one
     (ties: higher silhouette) rather than whichever k happened to be tried last.
     """
-    n_distinct = len(np.unique(z, axis=0))
-    distance = np.sqrt(squared)
+    n_distinct = len({row.tobytes() for row in z})
+    # One distance matrix serves the silhouette of every k tried.
+    distance = pairwise_distances(z)
     candidates = []  # (is_lopsided, size ratio, -silhouette, k, labels): the best sorts first
     for k in range(2, min(MAX_K, len(z) - 1, n_distinct) + 1):
-        labels = kmeans_labels(z, k, seed, squared=squared)
+        labels = kmeans_labels(z, k, seed)
         if labels is None:
             continue
         sizes = np.bincount(labels, minlength=k)
         ratio = sizes.max() / sizes.min()
         lopsided = ratio > MAX_SIZE_RATIO
-        candidates.append((lopsided, ratio if lopsided else 0.0, -silhouette_score(distance, labels), k, labels))
+        silhouette = float(silhouette_score(distance, labels, metric="precomputed"))
+        candidates.append((lopsided, ratio if lopsided else 0.0, -silhouette, k, labels))
     if not candidates:
         return None
     best = min(candidates, key=lambda c: c[:4])
     return best[4], -best[2]
 
 
-def kmeans_labels(
-    z: np.ndarray, k: int, seed: int, *, n_init: int = N_INIT, squared: np.ndarray | None = None
-) -> np.ndarray | None:
-    """Lloyd's k-means with k-means++ starts; labels of the lowest-inertia run, or None.
-
-    All n_init runs advance together as one matrix product per step: sklearn's KMeans spends
-    ~1.5 ms of fixed overhead per fit, which for 9 values of k blew the per-playlist budget.
-    None when every run ends with an empty cluster (fewer distinct points than k).
-    """
-    rng = np.random.default_rng([seed, k])
-    n = len(z)
-    squared = _pairwise_squared(z) if squared is None else squared
-    starts = np.empty((n_init, k), dtype=np.intp)
-    starts[:, 0] = rng.integers(n, size=n_init)
-    nearest = squared[starts[:, 0]]  # (n_init, n): squared distance to the closest start so far
-    for j in range(1, k):
-        # k-means++: the next start is drawn with probability proportional to `nearest`.
-        cumulative = np.cumsum(nearest, axis=1)
-        draw = rng.random(n_init) * cumulative[:, -1]
-        starts[:, j] = np.minimum((cumulative < draw[:, None]).sum(axis=1), n - 1)
-        nearest = np.minimum(nearest, squared[starts[:, j]])
-
-    centres = z[starts.ravel()]  # (n_init * k, d): run r owns rows r*k .. r*k+k-1
-    minus_2z = -2.0 * z
-    # In the flattened (track, run, cluster) membership matrix, (track, run) starts at base.
-    base = np.arange(n * n_init) * k
-    labels = np.full((n, n_init), -1)
-    for _ in range(MAX_ITER):
-        # |x - c|^2 without the |x|^2 term, which does not change the argmin.
-        partial = (minus_2z @ centres.T + np.einsum("cd,cd->c", centres, centres)).reshape(n, n_init, k)
-        new_labels = partial.argmin(axis=2)
-        if np.array_equal(new_labels, labels):
-            break
-        labels = new_labels
-        members = np.zeros(n * n_init * k)
-        members[base + labels.ravel()] = 1.0
-        members = members.reshape(n, n_init * k)
-        counts = members.sum(axis=0)
-        previous, empty = centres, counts == 0
-        centres = (members.T @ z) / np.maximum(counts, 1.0)[:, None]
-        # An empty cluster keeps its old centre; the run is discarded below if it stays empty.
-        centres[empty] = previous[empty]
-    inertia = partial.min(axis=2).sum(axis=0)
-    complete = (labels[:, :, None] == np.arange(k)).any(axis=0).all(axis=1)
-    if not complete.any():
-        return None
-    best = int(np.argmin(np.where(complete, inertia, np.inf)))
-    return labels[:, best]
-
-
-def silhouette_score(distance: np.ndarray, labels: np.ndarray) -> float:
-    """Mean silhouette from a precomputed distance matrix (same definition as sklearn's)."""
-    k = int(labels.max()) + 1
-    members = (labels[:, None] == np.arange(k)).astype(np.float64)
-    sizes = members.sum(axis=0)
-    totals = distance @ members  # (n, k): summed distance from each track to each cluster
-    own_size = sizes[labels]
-    rows = np.arange(len(labels))
-    within = totals[rows, labels] / np.maximum(own_size - 1, 1)
-    mean_to = totals / sizes
-    mean_to[rows, labels] = np.inf
-    nearest_other = mean_to.min(axis=1)
-    scores = (nearest_other - within) / np.maximum(np.maximum(within, nearest_other), 1e-300)
-    return float(np.where(own_size > 1, scores, 0.0).mean())  # singletons score 0, as in sklearn
+def kmeans_labels(z: np.ndarray, k: int, seed: int, *, n_init: int = N_INIT) -> np.ndarray | None:
+    """0-based labels of scikit-learn's k-means (k-means++ starts), or None if a cluster is empty."""
+    model = KMeans(n_clusters=k, n_init=n_init, max_iter=MAX_ITER, random_state=seed, algorithm="lloyd")
+    labels = model.fit_predict(z)
+    return labels if len(np.unique(labels)) == k else None
 
 
 def _number_by_size(labels: np.ndarray, track_ids: np.ndarray) -> np.ndarray:
     """Renumber 0-based labels to 1..k by size descending, ties by the smallest track_id."""
-    order = sorted(range(labels.max() + 1), key=lambda c: (-(labels == c).sum(), min(track_ids[labels == c])))
+    order = sorted(
+        range(labels.max() + 1), key=lambda c: (-(labels == c).sum(), min(track_ids[labels == c]))
+    )
     new_number = np.empty(len(order), dtype=np.int32)
     new_number[order] = np.arange(1, len(order) + 1)
     return new_number[labels]
