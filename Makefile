@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
+# Debian packages whose fonts draw CJK and emoji in the plots (Hebrew is covered by matplotlib's own).
+FONT_PACKAGES := fonts-noto-cjk fonts-symbola
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test dev bench clean
+.PHONY: demo test dev bench fonts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,10 @@ dev: $(INSTALLED)  ## the Dagster UI on the same instance folder as `make demo`
 
 bench: $(INSTALLED)  ## print performance figures and write benchmarks/results.json
 	$(BIN)/python benchmarks/run.py
+
+fonts:  ## install the fonts that draw Chinese, Japanese, Korean and emoji names in the plots
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends $(FONT_PACKAGES)
 
 clean:  ## remove generated warehouse, reports and run history (keeps .venv)
 	rm -rf reports .dagster warehouse/*.duckdb warehouse/*.wal

@@ -7,6 +7,7 @@ entry that could not be placed in a cluster.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ class ClusteredLibrary:
     playlist_clusters: pl.DataFrame  # analytics.playlist_clusters
     clusters: pl.DataFrame  # analytics.clusters
     playlist_clusterings: pl.DataFrame  # analytics.playlist_clusterings
+    unclustered_entries: pl.DataFrame  # analytics.unclustered_entries
 
 
 def clusterable_tracks(entries: pl.DataFrame) -> pl.DataFrame:
@@ -53,6 +55,9 @@ def cluster_one(
     else:
         feature_set, columns, chosen = "audio", list(AUDIO_SET), with_audio
     result = clustering.cluster_playlist(chosen.select("track_id", *columns).sort("track_id"), columns)
+    if tracks.height < clustering.MIN_TRACKS:
+        # Too few tracks at all: say so, rather than blaming audio features.
+        result = dataclasses.replace(result, reason=_too_small(n_entries, tracks.height))
     providers = sorted(p for p in chosen["feature_provider"].unique().to_list() if p is not None)
     summary = {
         "playlist_id": playlist_id,
@@ -71,6 +76,15 @@ def cluster_one(
         "n_clustered": result.assignments.height,
     }
     return result, summary
+
+
+def _too_small(n_entries: int, n_tracks: int) -> str:
+    if n_entries == 0:
+        return "The playlist is empty."
+    tracks = {0: "no playable Spotify tracks", 1: "only 1 playable Spotify track"}.get(
+        n_tracks, f"only {n_tracks} playable Spotify tracks"
+    )
+    return f"The playlist has {tracks}; at least {clustering.MIN_TRACKS} are needed to form clusters."
 
 
 def cluster_library(
@@ -99,15 +113,20 @@ def cluster_library(
             }
             for c in result.clusters
         )
+    playlist_clusters = tables.ANALYTICS_PLAYLIST_CLUSTERS.conform(
+        pl.concat(memberships) if memberships else tables.ANALYTICS_PLAYLIST_CLUSTERS.empty_frame()
+    )
+    playlist_clusterings = tables.ANALYTICS_PLAYLIST_CLUSTERINGS.conform(
+        pl.DataFrame(summaries, schema=tables.ANALYTICS_PLAYLIST_CLUSTERINGS.polars_schema)
+    )
     return ClusteredLibrary(
-        playlist_clusters=tables.ANALYTICS_PLAYLIST_CLUSTERS.conform(
-            pl.concat(memberships) if memberships else tables.ANALYTICS_PLAYLIST_CLUSTERS.empty_frame()
-        ),
+        playlist_clusters=playlist_clusters,
         clusters=tables.ANALYTICS_CLUSTERS.conform(
             pl.DataFrame(cluster_rows) if cluster_rows else tables.ANALYTICS_CLUSTERS.empty_frame()
         ),
-        playlist_clusterings=tables.ANALYTICS_PLAYLIST_CLUSTERINGS.conform(
-            pl.DataFrame(summaries, schema=tables.ANALYTICS_PLAYLIST_CLUSTERINGS.polars_schema)
+        playlist_clusterings=playlist_clusterings,
+        unclustered_entries=tables.ANALYTICS_UNCLUSTERED_ENTRIES.conform(
+            not_clustered(entries, playlist_clusters, playlist_clusterings)
         ),
     )
 

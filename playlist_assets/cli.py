@@ -32,12 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-v", "--verbose", action="store_true", help="Show Dagster's own log lines.")
     init = commands.add_parser("init-instance", help="Create the Dagster instance folder.")
     _add_setting_options(init)
+    sql = commands.add_parser("sql", help="Run one read-only SQL query on the warehouse and print it.")
+    sql.add_argument("query")
+    _add_setting_options(sql)
+    export = commands.add_parser("export", help="Write every warehouse table as Parquet.")
+    export.add_argument("--parquet", required=True, metavar="DIR", help="Folder to write into.")
+    _add_setting_options(export)
     args = parser.parse_args(argv)
     try:
         settings = _settings(args)
     except ValueError as error:
         print(f"playlist-assets: {error}", file=sys.stderr)
         return 2
+
+    if args.command in ("sql", "export"):
+        return _read_only_command(args, settings)
 
     from playlist_assets.instance import prepare_instance_folder
 
@@ -46,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Dagster instance folder: {settings.dagster_home}")
         return 0
 
+    import warnings
+
+    import dagster as dg
+
+    # The single-run backfill policy is a deliberate choice; its "beta" notice is noise here.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from playlist_assets.pipeline import PipelineError, materialize_everything
 
     started = time.monotonic()
@@ -56,6 +71,36 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(summary.render(time.monotonic() - started))
     return 0
+
+
+def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
+    from playlist_assets.warehouse import WarehouseBusyError, connect
+
+    if not settings.warehouse.is_file():
+        print(
+            f"playlist-assets: no warehouse at {settings.warehouse}; run `make demo` or "
+            "`playlist-assets materialize` first, or pass --warehouse.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        with connect(settings.warehouse, read_only=True, wait_s=settings.lock_wait_s) as conn:
+            if args.command == "sql":
+                conn.sql(args.query).show(max_rows=200, max_width=200)
+                return 0
+            from pathlib import Path
+
+            from playlist_assets.export import export_parquet
+
+            out = Path(args.parquet).expanduser().resolve()
+            for item in export_parquet(conn, out):
+                print(f"{item.table:<36} {item.rows:>8} rows  {item.path}")
+            return 0
+    except (duckdb.Error, WarehouseBusyError) as error:
+        print(f"playlist-assets: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -24,13 +24,3 @@ def sha256_of(path: Path) -> str | None:
     if not path.is_file():
         return None
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def report_path(slug: str) -> str:
-    """Markdown path of a playlist's report, relative to the reports folder (seed layout)."""
-    return f"playlists/{slug}/clusters/overview.md"
-
-
-def image_path(slug: str) -> str:
-    """PNG path of a playlist's scatter plot, relative to the reports folder (seed layout)."""
-    return f"images/playlists/{slug}/clusters/clusters_scatter.png"

@@ -15,7 +15,7 @@ import dagster as dg
 from playlist_assets.assets.partitions import PLAYLISTS
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
-from playlist_assets.warehouse import connect
+from playlist_assets.warehouse import connect, scalar
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 STAGES = {
@@ -26,11 +26,15 @@ STAGES = {
     "reports__overview": "reports (Markdown)",
     "cluster_reports": "lineage (analytics.cluster_reports)",
     "reports__index": "index (reports/README.md)",
+    "analytics__views": "SQL views (analytics.*)",
 }
 
 
 class PipelineError(RuntimeError):
     pass
+
+
+USER_ERRORS = {"SourceError", "SpotifyError", "WarehouseBusyError"}
 
 
 @dataclass
@@ -71,9 +75,24 @@ def _run(instance, settings, selection, echo, verbose, tags=None) -> dg.ExecuteI
         echo(f"  ok  {STAGES.get(event.step_key, event.step_key):<42} {seconds:6.2f} s")
     if not result.success:
         failure = next(iter(result.get_step_failure_events()), None)
-        detail = failure.event_specific_data.error.message.strip() if failure else "see the run's logs"
-        raise PipelineError(f"run {result.run_id} failed: {detail}")
+        if failure is None:
+            raise PipelineError(f"run {result.run_id} failed; see its logs in the Dagster UI.")
+        raise PipelineError(
+            f"{STAGES.get(failure.step_key, failure.step_key)} failed: "
+            f"{_root_cause(failure.event_specific_data.error)} (run {result.run_id})"
+        )
     return result
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message: the sentence our own code wrote, not Dagster's wrapper."""
+    while error.cause is not None:
+        error = error.cause
+    message = error.message.strip()
+    # Errors a user can cause already read as a sentence; the class name adds nothing for them.
+    if error.cls_name in USER_ERRORS and message.startswith(f"{error.cls_name}: "):
+        message = message.removeprefix(f"{error.cls_name}: ")
+    return message
 
 
 def materialize_everything(
@@ -96,9 +115,9 @@ def materialize_everything(
     summary.playlists = len(keys)
     if keys:
         # One ranged run over every playlist partition (BackfillPolicy.single_run in spirit).
-        partitioned = dg.AssetSelection.groups("analytics") | dg.AssetSelection.keys(
-            ["reports", "clusters_scatter"], ["reports", "overview"], ["analytics", "cluster_reports"]
-        )
+        partitioned = dg.AssetSelection.all() - dg.AssetSelection.assets(
+            ["reports", "index"], ["analytics", "views"]
+        ) - dg.AssetSelection.groups("raw", "features")
         ranged = _run(
             instance,
             settings,
@@ -112,10 +131,10 @@ def materialize_everything(
         )
         summary.run_ids.append(ranged.run_id)
 
-    last = _run(instance, settings, dg.AssetSelection.keys(["reports", "index"]), echo, verbose)
+    last = _run(
+        instance, settings, dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"]), echo, verbose
+    )
     summary.run_ids.append(last.run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
-        summary.clustered = conn.execute(
-            "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered"
-        ).fetchone()[0]
+        summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from playlist_assets.warehouse import read_frame
+from playlist_assets.warehouse import read_frame, scalar
 
 _IDS = "(SELECT unnest(?::VARCHAR[]))"
 
@@ -29,7 +29,7 @@ class ReportInputs:
     clusterings: pl.DataFrame  # analytics.playlist_clusterings rows
     clusters: pl.DataFrame  # analytics.clusters rows
     memberships: pl.DataFrame  # analytics.playlist_clusters rows
-    entries: pl.DataFrame  # raw.playlist_tracks rows
+    unclustered: pl.DataFrame  # analytics.unclustered_entries rows
     track_details: pl.DataFrame  # one row per track named by entries: names, album, label, artists
     has_score: bool  # the library has listening data
 
@@ -84,13 +84,13 @@ def report_inputs(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> R
         """,
         ids,
     )
-    has_score = conn.execute("SELECT count(*) > 0 FROM raw.listening").fetchone()[0]
+    has_score = scalar(conn, "SELECT count(*) > 0 FROM raw.listening")
     return ReportInputs(
         playlists=rows("raw.playlists"),
         clusterings=rows("analytics.playlist_clusterings"),
         clusters=rows("analytics.clusters"),
         memberships=rows("analytics.playlist_clusters"),
-        entries=rows("raw.playlist_tracks"),
+        unclustered=rows("analytics.unclustered_entries"),
         track_details=details,
         has_score=bool(has_score),
     )

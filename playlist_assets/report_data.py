@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from playlist_assets.analysis import not_clustered
 from playlist_assets.queries import ReportInputs
 from playlist_assets.reporting.model import (
     ArtistCredit,
@@ -68,7 +67,7 @@ def build_reports(
     )
     members_by_playlist = members.partition_by("playlist_id", as_dict=True)
     clusters_by_playlist = inputs.clusters.partition_by("playlist_id", as_dict=True)
-    leftovers = not_clustered(inputs.entries, inputs.memberships, inputs.clusterings)
+    leftovers = inputs.unclustered
     leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
     clusterings = {r["playlist_id"]: r for r in inputs.clusterings.iter_rows(named=True)}
 

@@ -302,3 +302,27 @@ ANALYTICS_CLUSTER_REPORTS = Table(
     ("playlist_id",),
     partition_column="playlist_id",
 )
+
+ANALYTICS_UNCLUSTERED_ENTRIES = Table(
+    "analytics", "unclustered_entries",
+    "Every playlist entry that is in no cluster, with the reason; with playlist_clusters it accounts for every entry.",
+    (
+        Column("playlist_id", S, "Playlist key (raw.playlists).", False),
+        Column("position", I32, "Position of the entry (raw.playlist_tracks).", False),
+        Column("item_kind", S, "track, episode, local or removed."),
+        Column("track_id", S, "Track key, for kind = track."),
+        Column("item_name", S, "The entry's name as the source gave it."),
+        Column("reason", S, "Why it is in no cluster: no audio features, local file, podcast episode, ..."),
+    ),
+    ("playlist_id", "position"),
+    partition_column="playlist_id",
+)
+
+ANALYTICS_TABLES: tuple[Table, ...] = (
+    ANALYTICS_PLAYLIST_CLUSTERS,
+    ANALYTICS_CLUSTERS,
+    ANALYTICS_PLAYLIST_CLUSTERINGS,
+    ANALYTICS_UNCLUSTERED_ENTRIES,
+    ANALYTICS_CLUSTER_REPORTS,
+)
+ALL_TABLES: tuple[Table, ...] = (*RAW_TABLES, FEATURES_TRACK_FEATURES, *ANALYTICS_TABLES)

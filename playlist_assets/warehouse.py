@@ -168,4 +168,9 @@ def replace_partitions(
 
 
 def read_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pl.DataFrame:
-    return conn.execute(sql, params or []).pl()
+    return conn.sql(sql, params=params or None).pl()
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The single value of a one-row, one-column query (fetching it all releases the connection)."""
+    return conn.execute(sql, params or []).fetchall()[0][0]

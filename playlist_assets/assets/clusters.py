@@ -3,7 +3,8 @@
 
 import dagster as dg
 
-from playlist_assets import analysis, queries, tables, warehouse
+from playlist_assets import analysis, quality, queries, tables, warehouse
+from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec
 from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
 from playlist_assets.assets.resources import WarehouseResource
@@ -12,6 +13,7 @@ CLUSTER_TABLES = (
     tables.ANALYTICS_PLAYLIST_CLUSTERS,
     tables.ANALYTICS_CLUSTERS,
     tables.ANALYTICS_PLAYLIST_CLUSTERINGS,
+    tables.ANALYTICS_UNCLUSTERED_ENTRIES,
 )
 UPSTREAM = [["features", "track_features"], ["raw", "playlists"], ["raw", "playlist_tracks"]]
 
@@ -28,6 +30,19 @@ UPSTREAM = [["features", "track_features"], ["raw", "playlists"], ["raw", "playl
             metadata={"partition_expr": "playlist_id"},
         )
         for t in CLUSTER_TABLES
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "entries_accounted_for",
+            asset=["analytics", "unclustered_entries"],
+            blocking=True,
+            description="Every playlist entry is in a cluster or listed as not clustered with its reason.",
+        ),
+        dg.AssetCheckSpec(
+            "clustering_quality",
+            asset=["analytics", "playlist_clusterings"],
+            description=f"Silhouette recorded per playlist; warns below {quality.LOW_SILHOUETTE}.",
+        ),
     ],
     partitions_def=PLAYLISTS,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -48,8 +63,11 @@ def playlist_clustering(context: dg.AssetExecutionContext, warehouse_db: Warehou
             tables.ANALYTICS_PLAYLIST_CLUSTERS: result.playlist_clusters,
             tables.ANALYTICS_CLUSTERS: result.clusters,
             tables.ANALYTICS_PLAYLIST_CLUSTERINGS: result.playlist_clusterings,
+            tables.ANALYTICS_UNCLUSTERED_ENTRIES: result.unclustered_entries,
         }
         warehouse.replace_partitions(conn, frames, keys, log=context.log.info)
+        accounted = quality.entries_accounted_for(conn, keys)
+        separated = quality.clustering_quality(conn, keys)
 
     summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
     for row in result.playlist_clusterings.iter_rows(named=True):
@@ -79,3 +97,7 @@ def playlist_clustering(context: dg.AssetExecutionContext, warehouse_db: Warehou
             asset_key=[table.schema, table.name],
             metadata={"table": table.qualified_name, "playlists_in_run": len(keys)},
         )
+    yield check_result(accounted, ["analytics", "unclustered_entries"], "entries_accounted_for")
+    yield check_result(
+        separated, ["analytics", "playlist_clusterings"], "clustering_quality", dg.AssetCheckSeverity.WARN
+    )

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from playlist_assets import tables, warehouse
+from playlist_assets import quality, tables, warehouse
+from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec, table_written
 from playlist_assets.assets.partitions import PLAYLISTS, RAW_CODE_VERSION, WAREHOUSE_POOL
 from playlist_assets.assets.resources import LibrarySource, WarehouseResource
@@ -16,7 +17,35 @@ RAW_SPECS = [
 ]
 
 
-@dg.multi_asset(specs=RAW_SPECS, pool=WAREHOUSE_POOL, name="raw_library")
+RAW_CHECKS = [
+    dg.AssetCheckSpec(
+        "keys_unique_and_present",
+        asset=[t.schema, t.name],
+        blocking=True,
+        description=f"Every row of {t.qualified_name} has a key ({', '.join(t.primary_key)}), and no key repeats.",
+    )
+    for t in tables.RAW_TABLES
+] + [
+    dg.AssetCheckSpec(
+        "audio_features_in_range",
+        asset=["raw", "audio_features"],
+        blocking=True,
+        description="Every audio feature lies within its documented range (0-1, BPM, dB, key -1..11).",
+    )
+]
+
+
+def _check_results(conn) -> list[dg.AssetCheckResult]:
+    results = []
+    for table in tables.RAW_TABLES:
+        finding = quality.keys_unique_and_present(conn, table)
+        results.append(check_result(finding, [table.schema, table.name], "keys_unique_and_present"))
+    finding = quality.audio_features_in_range(conn)
+    results.append(check_result(finding, ["raw", "audio_features"], "audio_features_in_range"))
+    return results
+
+
+@dg.multi_asset(specs=RAW_SPECS, check_specs=RAW_CHECKS, pool=WAREHOUSE_POOL, name="raw_library")
 def raw_library(
     context: dg.AssetExecutionContext, source: LibrarySource, warehouse_db: WarehouseResource
 ):
@@ -29,6 +58,7 @@ def raw_library(
     frames = library.by_table()
     with warehouse_db.connect() as conn:
         warehouse.replace_tables(conn, frames, log=context.log.info)
+        checks = _check_results(conn)
 
     # New playlists get their partition here, so nobody has to add keys by hand.
     ids = library.playlists["playlist_id"].to_list()
@@ -44,3 +74,4 @@ def raw_library(
             metadata["new_playlists"] = len(new)
             metadata["source"] = source.kind
         yield dg.MaterializeResult(asset_key=[table.schema, table.name], metadata=metadata)
+    yield from checks

@@ -8,7 +8,8 @@ import dagster as dg
 import polars as pl
 
 import playlist_assets
-from playlist_assets import files, queries, report_data, tables, warehouse
+from playlist_assets import files, quality, queries, report_data, tables, warehouse
+from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec
 from playlist_assets.assets.partitions import (
     INDEX_CODE_VERSION,
@@ -20,12 +21,18 @@ from playlist_assets.assets.partitions import (
 )
 from playlist_assets.assets.previews import png_preview_markdown
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
-from playlist_assets.reporting.index import IndexEntry, render_index
-from playlist_assets.reporting.markdown import render_report
+from playlist_assets.reporting.markdown import render_index, render_report
+from playlist_assets.reporting.model import IndexEntry
+from playlist_assets.reporting.paths import report_path, scatter_path
 from playlist_assets.reporting.scatter import render_scatter
 from playlist_assets.reporting.slugs import assign_slugs
 
-CLUSTER_KEYS = [["analytics", "playlist_clusters"], ["analytics", "clusters"], ["analytics", "playlist_clusterings"]]
+CLUSTER_KEYS = [
+    ["analytics", "playlist_clusters"],
+    ["analytics", "clusters"],
+    ["analytics", "playlist_clusterings"],
+    ["analytics", "unclustered_entries"],
+]
 SCATTER_KEY = dg.AssetKey(["reports", "clusters_scatter"])
 OVERVIEW_KEY = dg.AssetKey(["reports", "overview"])
 CODE_VERSION = (
@@ -57,14 +64,14 @@ def _reports(warehouse_db: WarehouseResource, keys: list[str]):
 )
 def clusters_scatter(
     context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource
-):
+) -> None:
     """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
 
     Written to reports/images/playlists/<slug>/clusters/clusters_scatter.png.
     """
     root = Path(reports.path)
     for report, scatter in _reports(warehouse_db, list(context.partition_keys)):
-        path = root / files.image_path(report.slug)
+        path = root / scatter_path(report.slug)
         if scatter is None:
             path.unlink(missing_ok=True)  # an old plot must not outlive its clusters
             context.add_asset_metadata(
@@ -91,6 +98,14 @@ def clusters_scatter(
     group_name="reports",
     kinds={"markdown"},
     code_version=MARKDOWN_CODE_VERSION,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "links_resolve",
+            asset=OVERVIEW_KEY,
+            blocking=True,
+            description="Every relative link and image in the reports points at a file inside the reports folder.",
+        )
+    ],
     **PER_PLAYLIST,
 )
 def overview(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource):
@@ -99,10 +114,12 @@ def overview(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource,
     Written to reports/playlists/<slug>/clusters/overview.md; byte-identical for the same inputs.
     """
     root = Path(reports.path)
+    written = []
     for report, _ in _reports(warehouse_db, list(context.partition_keys)):
         text = render_report(report)
-        path = root / files.report_path(report.slug)
+        path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
+        written.append(str(report_path(report.slug)))
         context.add_asset_metadata(
             {
                 "path": dg.MetadataValue.path(str(path)),
@@ -112,6 +129,8 @@ def overview(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource,
             },
             partition_key=report.playlist_id,
         )
+    links = quality.reports_links_resolve(root, written)
+    return dg.MaterializeResult(check_results=[check_result(links, OVERVIEW_KEY, "links_resolve")])
 
 
 LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
@@ -155,7 +174,7 @@ def cluster_reports(
         rows = []
         for s in summary.iter_rows(named=True):
             slug = slugs[s["playlist_id"]]
-            md, png = files.report_path(slug), files.image_path(slug)
+            md, png = str(report_path(slug)), str(scatter_path(slug))
             has_png = (root / png).is_file() and bool(s["clustered"])
             rows.append(
                 {

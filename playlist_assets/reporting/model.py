@@ -72,3 +72,18 @@ class ScatterInput:
     y_label: str
     points: tuple[ScatterPoint, ...]
     legend: dict[int, str]  # cluster number -> "Cluster #1: Energetic, danceable"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One playlist's line in reports/README.md, whether or not it got a report."""
+
+    name: str
+    slug: str
+    n_tracks: int  # tracks in the playlist
+    n_clustered: int  # tracks that went into the clustering (0 when not clustered)
+    k: int | None  # number of clusters; None or 0 when the playlist was not clustered
+    has_report: bool  # overview.md exists, so the index may link to it
+    reason: str | None = None  # why there are no clusters: "empty playlist", "fewer than 6 ..."
+    has_image: bool = False  # the scatter PNG exists (informational; the index links reports)
+    playlist_id: str = ""  # orders playlists that share name and slug (cannot happen in practice)

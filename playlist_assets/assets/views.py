@@ -1,0 +1,22 @@
+"""The SQL views of `views.py`, kept current by the graph."""
+
+import dagster as dg
+
+from playlist_assets.assets.partitions import WAREHOUSE_POOL
+from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.views import VIEWS, create_views
+
+
+@dg.asset(
+    key=["analytics", "views"],
+    deps=[["analytics", "cluster_reports"], ["analytics", "clusters"], ["raw", "artists"]],
+    group_name="analytics",
+    kinds={"duckdb", "sql"},
+    code_version="views-v1",
+    pool=WAREHOUSE_POOL,
+    description="Views for common questions: " + "; ".join(f"{v.name} ({v.description})" for v in VIEWS),
+)
+def warehouse_views(warehouse_db: WarehouseResource):
+    with warehouse_db.connect() as conn:
+        names = create_views(conn)
+    return dg.MaterializeResult(metadata={"views": ", ".join(names)})

@@ -1,0 +1,150 @@
+"""Data-quality rules over the warehouse, each returning what a reader needs to act on it.
+
+Pure functions over a DuckDB connection; the Dagster asset checks in `assets/checks.py` call
+them, and so can anyone from SQL-land.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from playlist_assets.tables import Table
+from playlist_assets.warehouse import scalar
+
+# Documented ranges of the audio-feature columns (see tables.AUDIO_FEATURE_COLUMNS).
+AUDIO_FEATURE_RANGES: dict[str, tuple[float, float]] = {
+    "danceability": (0, 1),
+    "energy": (0, 1),
+    "speechiness": (0, 1),
+    "acousticness": (0, 1),
+    "instrumentalness": (0, 1),
+    "liveness": (0, 1),
+    "valence": (0, 1),
+    "key": (-1, 11),
+    "mode": (0, 1),
+    "loudness": (-60, 5),
+    "tempo": (0, 300),
+    "time_signature": (0, 7),
+}
+LOW_SILHOUETTE = 0.15
+_IDS = "(SELECT unnest(?::VARCHAR[]))"
+
+
+@dataclass(frozen=True)
+class Finding:
+    passed: bool
+    summary: str
+    details: dict = field(default_factory=dict)
+
+
+def keys_unique_and_present(conn: duckdb.DuckDBPyConnection, table: Table) -> Finding:
+    keys = ", ".join(table.primary_key)
+    nulls = " OR ".join(f"{k} IS NULL" for k in table.primary_key)
+    null_rows = scalar(conn, f"SELECT count(*) FROM {table.qualified_name} WHERE {nulls}")
+    dupes = scalar(
+        conn,
+        f"SELECT count(*) FROM (SELECT {keys} FROM {table.qualified_name} GROUP BY ALL HAVING count(*) > 1)",
+    )
+    return Finding(
+        null_rows == 0 and dupes == 0,
+        f"{table.qualified_name}: {null_rows} rows with a null key, {dupes} duplicated keys",
+        {"null_key_rows": null_rows, "duplicated_keys": dupes},
+    )
+
+
+def audio_features_in_range(conn: duckdb.DuckDBPyConnection) -> Finding:
+    out_of_range = {}
+    for column, (low, high) in AUDIO_FEATURE_RANGES.items():
+        n = scalar(conn, f"SELECT count(*) FROM raw.audio_features WHERE {column} NOT BETWEEN ? AND ?", [low, high])
+        if n:
+            out_of_range[column] = n
+    return Finding(
+        not out_of_range,
+        "every audio feature within its documented range"
+        if not out_of_range
+        else f"values outside their documented range: {out_of_range}",
+        {"out_of_range": out_of_range},
+    )
+
+
+def entries_accounted_for(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> Finding:
+    """Every entry's track is in a cluster, or the entry is listed as unclustered with a reason."""
+    rows = conn.execute(
+        f"""
+        SELECT pt.playlist_id, count(*) AS lost
+        FROM raw.playlist_tracks pt
+        WHERE pt.playlist_id IN {_IDS}
+          AND NOT EXISTS (SELECT 1 FROM analytics.playlist_clusters pc
+                          WHERE pc.playlist_id = pt.playlist_id AND pc.track_id = pt.track_id)
+          AND NOT EXISTS (SELECT 1 FROM analytics.unclustered_entries u
+                          WHERE u.playlist_id = pt.playlist_id AND u.position = pt.position
+                            AND u.reason IS NOT NULL)
+        GROUP BY 1 ORDER BY 1
+        """,
+        [sorted(playlist_ids)],
+    ).fetchall()
+    lost = dict(rows)
+    return Finding(
+        not lost,
+        "every entry is in a cluster or listed with its reason"
+        if not lost
+        else f"{sum(lost.values())} entries in no cluster and without a reason",
+        {"entries_unaccounted_by_playlist": lost},
+    )
+
+
+def dead_links(markdown: str, markdown_path: Path, root: Path) -> list[str]:
+    """Relative links of a Markdown file that point at no file, or outside `root`."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", markdown) + re.findall(r'src="([^"]+)"', markdown)
+    dead = []
+    for target in targets:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue  # absolute URL or in-page anchor
+        resolved = (markdown_path.parent / target).resolve()
+        if not resolved.is_file() or root.resolve() not in resolved.parents:
+            dead.append(target)
+    return dead
+
+
+def reports_links_resolve(root: Path, report_paths: list[str]) -> Finding:
+    broken = {}
+    for rel in report_paths:
+        path = root / rel
+        if not path.is_file():
+            broken[rel] = ["(the report itself is missing)"]
+            continue
+        dead = dead_links(path.read_text(encoding="utf-8"), path, root)
+        if dead:
+            broken[rel] = dead
+    return Finding(
+        not broken,
+        f"all links resolve in {len(report_paths)} report(s)"
+        if not broken
+        else f"dead links in {len(broken)} report(s)",
+        {"dead_links": broken},
+    )
+
+
+def clustering_quality(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> Finding:
+    rows = conn.execute(
+        f"""SELECT playlist_id, k, silhouette FROM analytics.playlist_clusterings
+            WHERE clustered AND playlist_id IN {_IDS} ORDER BY playlist_id""",
+        [sorted(playlist_ids)],
+    ).fetchall()
+    low = {pid: round(s, 3) for pid, _, s in rows if s is not None and s < LOW_SILHOUETTE}
+    scores = [s for _, _, s in rows if s is not None]
+    return Finding(
+        not low,
+        f"{len(rows)} clustered playlist(s); "
+        + (f"{len(low)} with silhouette below {LOW_SILHOUETTE}" if low else "all clearly separated"),
+        {
+            "clustered_playlists": len(rows),
+            "lowest_silhouette": min(scores) if scores else None,
+            "mean_silhouette": sum(scores) / len(scores) if scores else None,
+            "low_silhouette": low,
+        },
+    )

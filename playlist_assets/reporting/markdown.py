@@ -1,0 +1,160 @@
+"""Markdown for one playlist's cluster report and for the index of all playlists.
+
+The report follows the seed documents (shared/seeds/*.utf8.md) wherever they speak; every
+name in it is escaped, so no playlist, track, artist or label name can change its structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from playlist_assets.reporting import escape
+from playlist_assets.reporting.model import (
+    ClusterSection,
+    IndexEntry,
+    NotClustered,
+    PlaylistReport,
+    TrackRow,
+)
+from playlist_assets.reporting.paths import report_link_from_index, scatter_link_from_report
+
+# The seeds' format, exported so that tests can compare with them line by line.
+TITLE_PREFIX = "# Clusters in "
+TITLE_PATTERN = r"^# Clusters in (.+)$"
+CLUSTER_HEADING = "## Cluster #{number}"
+CLUSTER_HEADING_PATTERN = r"^## Cluster #(\d+)$"
+SIZE_LINE_PATTERN = r"^(\d+) tracks?$"
+IMAGE_ALT = "Comparison of Cluster"
+LIKED = "💚"
+LINK_ICON = "🔗"
+HEADER_WITH_SCORE = "| Art | Track | Album | Artists | Label | Score | 💚 | 🔗 |"
+ALIGN_WITH_SCORE = "|:---|:---|:---|:---|:---|---:|:---|:---|"
+HEADER_WITHOUT_SCORE = "| Art | Track | Album | Artists | Label | 💚 | 🔗 |"
+ALIGN_WITHOUT_SCORE = "|:---|:---|:---|:---|:---|:---|:---|"
+
+NOT_CLUSTERED_HEADER = "| Entry | Artists | Reason | Count |"
+NOT_CLUSTERED_ALIGN = "|:---|:---|:---|---:|"
+INDEX_TITLE = "# Playlist reports"
+INDEX_HEADER = "| Playlist | Tracks | Clustered | Clusters | Status |"
+INDEX_ALIGN = "|:---|---:|---:|---:|:---|"
+
+SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{id}"
+SPOTIFY_ARTIST_URL = "https://open.spotify.com/artist/{id}"
+UNNAMED = "(unnamed playlist)"
+
+
+def table_row(cells: Sequence[str]) -> str:
+    """A table row; an empty cell is written "| |" as in the seeds."""
+    return "|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|"
+
+
+def has_scatter(report: PlaylistReport) -> bool:
+    """Whether the report shows (and so links) a scatter plot: the PNG must then be written."""
+    return report.unclustered_reason is None and bool(report.clusters)
+
+
+def _credit(name: str, artist_id: str | None) -> str:
+    text = escape.inline(name)
+    valid_id = escape.spotify_id(artist_id)
+    if valid_id is None or not text:
+        return text
+    return f"[{text}]({SPOTIFY_ARTIST_URL.format(id=valid_id)})"
+
+
+def _track_cells(track: TrackRow, with_score: bool) -> list[str]:
+    url = escape.image_url(track.image_url)
+    # & is the one character of a valid URL that HTML wants escaped inside an attribute.
+    art = f'<img src="{url.replace("&", "&amp;")}" alt="" width="50" />' if url else ""
+    artists = ", ".join(
+        cell for cell in (_credit(a.name, a.artist_id) for a in track.artists) if cell
+    )
+    track_id = escape.spotify_id(track.track_id)
+    link = f"[{LINK_ICON}]({SPOTIFY_TRACK_URL.format(id=track_id)})" if track_id else ""
+    cells = [art, escape.inline(track.name), escape.inline(track.album), artists]
+    cells.append(escape.inline(track.label))
+    if with_score:
+        cells.append("" if track.score is None else str(int(track.score)))
+    cells += [LIKED if track.liked else "", link]
+    return cells
+
+
+def _size_line(size: int) -> str:
+    return f"{size} track" if size == 1 else f"{size} tracks"
+
+
+def _cluster_lines(cluster: ClusterSection, with_score: bool) -> list[str]:
+    lines = [CLUSTER_HEADING.format(number=int(cluster.number)), ""]
+    description = escape.block(cluster.description)
+    if description:
+        lines += [description, ""]
+    lines += [_size_line(int(cluster.size)), ""]
+    if cluster.representatives:
+        lines.append(HEADER_WITH_SCORE if with_score else HEADER_WITHOUT_SCORE)
+        lines.append(ALIGN_WITH_SCORE if with_score else ALIGN_WITHOUT_SCORE)
+        lines += [table_row(_track_cells(t, with_score)) for t in cluster.representatives]
+        lines.append("")
+    return lines
+
+
+def _not_clustered_lines(entries: Sequence[NotClustered]) -> list[str]:
+    if not entries:
+        return []
+    lines = ["## Not clustered", "", NOT_CLUSTERED_HEADER, NOT_CLUSTERED_ALIGN]
+    for entry in entries:
+        cells = [escape.inline(entry.name), escape.inline(entry.artists)]
+        lines.append(table_row(cells + [escape.inline(entry.reason), str(int(entry.count))]))
+    return lines + [""]
+
+
+def _provenance_lines(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    if not pairs:
+        return []
+    items = [f"- {escape.block(label)}: {escape.inline(value)}" for label, value in pairs]
+    return ["## Provenance", "", *items, ""]
+
+
+def _finish(lines: list[str]) -> str:
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_report(report: PlaylistReport) -> str:
+    """The playlist's overview.md: title, scatter plot, one section per cluster, the rest."""
+    image = scatter_link_from_report(report.slug)  # raises ValueError for an unsafe slug
+    title = escape.inline(report.name) or UNNAMED
+    lines = [f"{TITLE_PREFIX}{title}", ""]
+    if has_scatter(report):
+        lines += [f"![{IMAGE_ALT}]({image})", ""]
+        x_label, y_label = escape.inline(report.x_label), escape.inline(report.y_label)
+        lines += [f"Axes: x = {x_label}; y = {y_label}", ""]
+        for cluster in sorted(report.clusters, key=lambda c: c.number):
+            lines += _cluster_lines(cluster, report.has_score)
+    else:
+        reason = escape.inline(report.unclustered_reason).rstrip(".") or "no clusters were found"
+        lines += [f"This playlist was not clustered: {reason}.", ""]
+    lines += _not_clustered_lines(report.not_clustered)
+    lines += _provenance_lines(report.provenance)
+    return _finish(lines)
+
+
+def _status(entry: IndexEntry) -> str:
+    if entry.reason:
+        return escape.inline(entry.reason)
+    return "clustered" if entry.k else "not clustered"
+
+
+def render_index(entries: Sequence[IndexEntry]) -> str:
+    """reports/README.md: every playlist, linked where its report exists, else with the reason."""
+    ordered = sorted(entries, key=lambda e: (e.name.casefold(), e.name, e.slug, e.playlist_id))
+    reported = sum(1 for e in ordered if e.has_report)
+    lines = [INDEX_TITLE, ""]
+    lines += [f"{len(ordered)} playlists, {reported} with a report.", ""]
+    if ordered:
+        lines += [INDEX_HEADER, INDEX_ALIGN]
+    for entry in ordered:
+        name = escape.inline(entry.name) or UNNAMED
+        if entry.has_report:
+            name = f"[{name}]({report_link_from_index(entry.slug)})"
+        k = str(int(entry.k)) if entry.k else ""
+        counts = [str(int(entry.n_tracks)), str(int(entry.n_clustered)), k]
+        lines.append(table_row([name, *counts, _status(entry)]))
+    return _finish(lines)

@@ -1,0 +1,38 @@
+"""The quality rules behind the asset checks can fail, and say what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from playlist_assets import quality, tables
+
+
+def test_dead_links_finds_missing_files_and_links_leaving_the_folder(tmp_path: Path):
+    root = tmp_path / "reports"
+    page = root / "playlists" / "a" / "clusters" / "overview.md"
+    page.parent.mkdir(parents=True)
+    (root / "images").mkdir()
+    (root / "images" / "ok.png").write_bytes(b"png")
+    (tmp_path / "outside.md").write_text("x")
+    text = (
+        "![ok](../../../images/ok.png) [gone](../../../images/gone.png) "
+        "[out](../../../../outside.md) [web](https://open.spotify.com/track/x) [anchor](#top)"
+    )
+    page.write_text(text)
+    assert quality.dead_links(text, page, root) == ["../../../images/gone.png", "../../../../outside.md"]
+    finding = quality.reports_links_resolve(root, ["playlists/a/clusters/overview.md", "playlists/b/x.md"])
+    assert not finding.passed and set(finding.details["dead_links"]) == {
+        "playlists/a/clusters/overview.md", "playlists/b/x.md"}
+
+
+def test_audio_features_out_of_range_are_named():
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA raw")
+    from playlist_assets.warehouse import create_table_sql
+
+    conn.execute(create_table_sql(tables.RAW_AUDIO_FEATURES))
+    conn.execute("INSERT INTO raw.audio_features (track_id, energy, tempo) VALUES ('a', 0.5, 120), ('b', 1.7, 120)")
+    finding = quality.audio_features_in_range(conn)
+    assert not finding.passed and finding.details["out_of_range"] == {"energy": 1}

@@ -1,0 +1,120 @@
+"""The scatter PNG: a valid ~800 px image, deterministic, all scripts drawn without warnings."""
+
+from __future__ import annotations
+
+import logging
+import io
+import struct
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from playlist_assets.reporting import fonts
+from playlist_assets.reporting.model import ScatterInput, ScatterPoint
+from playlist_assets.reporting.scatter import cluster_color, render_scatter
+
+WORLD_TITLE = "שלום עולם · 東京の夜 · 北京欢迎你 · 안녕하세요 · 💚🔥🎵 👍🏽"
+UNDRAWABLE = "\U0010fffd"  # private use: no font has it
+
+
+def sample(title: str = "Retro Kpop", points: int = 100, k: int = 4) -> ScatterInput:
+    rng = np.random.default_rng(3)
+    xs, ys = rng.normal(size=points), rng.normal(size=points)
+    clusters = rng.integers(1, k + 1, size=points)
+    rows = zip(xs, ys, clusters, strict=True)
+    return ScatterInput(
+        title=title, x_label="energy + danceability", y_label="acousticness",
+        points=tuple(ScatterPoint(float(x), float(y), int(c)) for x, y, c in rows),
+        legend={c: f"Cluster #{c}: Energetic, danceable" for c in range(k, 0, -1)},
+    )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    return struct.unpack(">II", data[16:24])
+
+
+def decode_rgba(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+
+
+def glyph_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "glyph" in str(w.message).lower()]
+
+
+def test_render_returns_an_800_px_png() -> None:
+    data = render_scatter(sample())
+    assert png_size(data) == (800, 600)
+    pixels = decode_rgba(data)
+    # The clusters' colours are on the image.
+    for number in (1, 2, 3, 4):
+        rgb = np.round(np.array(cluster_color(number)) * 255).astype(int)
+        assert (np.abs(pixels[..., :3].astype(int) - rgb).sum(axis=2) < 6).any()
+    assert not (np.abs(pixels[..., :3].astype(int) - np.round(np.array(cluster_color(5)) * 255)).sum(axis=2) < 6).any()
+
+
+def test_render_is_deterministic_and_thread_safe() -> None:
+    first = render_scatter(sample())
+    assert render_scatter(sample()) == first
+    results: list[bytes] = []
+
+    def render() -> None:
+        results.append(render_scatter(sample(WORLD_TITLE)))
+
+    threads = [threading.Thread(target=render) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 3 and len(set(results)) == 1
+
+
+def test_odd_input_still_renders() -> None:
+    empty = ScatterInput(title="", x_label="", y_label="", points=(), legend={})
+    assert png_size(render_scatter(empty)) == (800, 600)
+    odd_points = (ScatterPoint(float("nan"), 1.0, 1), ScatterPoint(1.0, 1.0, 1),
+                  ScatterPoint(1.0, 1.0, 12), ScatterPoint(float("inf"), 0.0, 2))
+    many = {c: f"Cluster #{c}: a very long description that must be wrapped and cut"
+            for c in range(1, 30)}
+    long_title = "A very long playlist name " * 10
+    data = ScatterInput(long_title, "x" * 300, "$y$ \\mathrm{x}", odd_points, many)
+    assert png_size(render_scatter(data)) == (800, 600)
+
+
+@pytest.mark.skipif(
+    not fonts.covers(WORLD_TITLE),
+    reason=f"fonts for Hebrew/CJK/emoji are not installed (have {fonts.installed_families()}); "
+    "install Debian's fonts-noto-cjk and fonts-symbola",
+)
+def test_world_scripts_render_without_glyph_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    data = sample(WORLD_TITLE)
+    data = ScatterInput(data.title, "énergie ⟶", "תחושה", data.points,
+                        {1: "Cluster #1: 한국 🎵", 2: "Cluster #2: שלום", 3: "Cluster #3: 東京"})
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+        warnings.simplefilter("always")
+        render_scatter(data)
+    assert glyph_warnings(caught) == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert fonts.drawable_text(WORLD_TITLE) == WORLD_TITLE
+
+
+def test_characters_no_font_has_are_dropped_and_logged_at_most_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        assert fonts.drawable_text(f"a{UNDRAWABLE}b") == "ab"
+        render_scatter(sample(f"Mix {UNDRAWABLE}"))
+        render_scatter(sample(f"Mix {UNDRAWABLE * 2}"))
+    assert glyph_warnings(caught) == []
+    assert len([r for r in caplog.records if r.name == fonts.__name__]) <= 1
+
+
+def test_fallback_chain_starts_with_matplotlibs_own_font() -> None:
+    assert fonts.installed_families()[0] == "DejaVu Sans"
+    assert "DejaVuSans.ttf" in fonts.font_chain()[0].path
