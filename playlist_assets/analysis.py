@@ -24,6 +24,11 @@ REASON_BY_KIND = {
 REASON_UNAVAILABLE = "unavailable on Spotify"
 REASON_NO_FEATURES = "no audio features"
 REASON_TOO_FEW = "too few tracks to form clusters"
+NOTHING_TO_COMPARE = (
+    "No provider had audio features for these tracks, and the library holds nothing else to "
+    "compare them by (release year, duration, popularity): import an Exportify file with audio "
+    "features, or connect Spotify, to cluster this playlist."
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ def cluster_one(
     if tracks.height < clustering.MIN_TRACKS:
         # Too few tracks at all: say so, rather than blaming audio features.
         result = dataclasses.replace(result, reason=_too_small(n_entries, tracks.height))
+    elif feature_set == "metadata" and not result.clustered:
+        result = dataclasses.replace(result, reason=NOTHING_TO_COMPARE)
     providers = sorted(p for p in chosen["feature_provider"].unique().to_list() if p is not None)
     summary = {
         "playlist_id": playlist_id,

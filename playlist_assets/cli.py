@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("materialize", help="Build the whole graph for every playlist.")
     _add_setting_options(run)
     run.add_argument("-v", "--verbose", action="store_true", help="Show Dagster's own log lines.")
+    run.add_argument(
+        "--changed-only",
+        action="store_true",
+        help="Rebuild only playlists whose snapshot (or this program's version) changed since their report.",
+    )
+    run.add_argument("--summary-json", metavar="FILE", help="Also write the run summary as JSON (for scripts).")
     init = commands.add_parser("init-instance", help="Create the Dagster instance folder.")
     _add_setting_options(init)
     sql = commands.add_parser("sql", help="Run one read-only SQL query on the warehouse and print it.")
@@ -65,11 +71,19 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     try:
-        summary = materialize_everything(settings, echo=print, verbose=args.verbose)
+        summary = materialize_everything(
+            settings, echo=print, verbose=args.verbose, changed_only=args.changed_only
+        )
     except PipelineError as error:
         print(f"playlist-assets: {error}", file=sys.stderr)
         return 1
-    print(summary.render(time.monotonic() - started))
+    seconds = time.monotonic() - started
+    print(summary.render(seconds))
+    if args.summary_json:
+        import json
+        from pathlib import Path
+
+        Path(args.summary_json).write_text(json.dumps(summary.as_json(seconds), indent=2))
     return 0
 
 

@@ -25,6 +25,7 @@ def resources_for(settings: Settings) -> dict:
             demo_playlists=settings.demo_playlists,
             demo_tracks=settings.demo_tracks,
             demo_seed=settings.demo_seed,
+            demo_edits=settings.demo_edits,
         ),
     }
 

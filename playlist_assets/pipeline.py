@@ -1,18 +1,22 @@
 """Materialize the whole graph, every playlist, in one process, on the persistent instance.
 
-Three runs, because playlist partitions only exist once the raw library has landed:
-1. the library (raw.*) and the feature table; 2. every playlist partition as one ranged run
-(clusters, plot, report, lineage); 3. the index of all reports.
+Three steps, because playlist partitions only exist once the raw library has landed:
+1. the library (raw.*) and the feature table; 2. the playlist partitions (clusters, plot, report,
+lineage), as few ranged runs as possible: one for the whole library, or with `changed_only` one
+per contiguous stretch of playlists whose snapshot or code changed; 3. the index and the views.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
 
+from playlist_assets import queries
 from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
 from playlist_assets.warehouse import connect, scalar
@@ -42,14 +46,27 @@ class Summary:
     settings: Settings
     playlists: int = 0
     clustered: int = 0
+    rebuilt: int = 0
     run_ids: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_json(self, seconds: float) -> dict:
+        return {
+            "seconds": round(seconds, 3),
+            "playlists": self.playlists,
+            "rebuilt": self.rebuilt,
+            "clustered": self.clustered,
+            "runs": len(self.run_ids),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+        }
 
     def render(self, seconds: float) -> str:
         s = self.settings
         return "\n".join(
             [
                 "",
-                f"Done in {seconds:.1f} s: {self.playlists} playlists, {self.clustered} with clusters.",
+                f"Done in {seconds:.1f} s: {self.playlists} playlists ({self.rebuilt} rebuilt), "
+                f"{self.clustered} with clusters.",
                 f"  Reports:   {s.reports / 'README.md'} (one overview.md and clusters_scatter.png per playlist)",
                 f"  Warehouse: {s.warehouse}",
                 f"  Runs:      {', '.join(self.run_ids)} in {s.dagster_home}",
@@ -60,7 +77,7 @@ class Summary:
         )
 
 
-def _run(instance, settings, selection, echo, verbose, tags=None) -> dg.ExecuteInProcessResult:
+def _run(instance, settings, selection, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
     result = dg.materialize(
         ASSETS,
         selection=selection,
@@ -72,7 +89,9 @@ def _run(instance, settings, selection, echo, verbose, tags=None) -> dg.ExecuteI
     )
     for event in result.get_step_success_events():
         seconds = event.event_specific_data.duration_ms / 1000
-        echo(f"  ok  {STAGES.get(event.step_key, event.step_key):<42} {seconds:6.2f} s")
+        stage = STAGES.get(event.step_key, event.step_key)
+        summary.stage_seconds[event.step_key] = summary.stage_seconds.get(event.step_key, 0.0) + seconds
+        echo(f"  ok  {stage:<42} {seconds:6.2f} s")
     if not result.success:
         failure = next(iter(result.get_step_failure_events()), None)
         if failure is None:
@@ -90,9 +109,32 @@ def _root_cause(error) -> str:
         error = error.cause
     message = error.message.strip()
     # Errors a user can cause already read as a sentence; the class name adds nothing for them.
-    if error.cls_name in USER_ERRORS and message.startswith(f"{error.cls_name}: "):
-        message = message.removeprefix(f"{error.cls_name}: ")
+    if error.cls_name in USER_ERRORS:
+        message = re.sub(rf"^[\w.]*{error.cls_name}: ", "", message)
     return message
+
+
+PARTITIONED = (
+    dg.AssetSelection.all()
+    - dg.AssetSelection.groups("raw", "features")
+    - dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
+)
+LIBRARY_WIDE = dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
+
+
+def contiguous_stretches(ordered: list[str], wanted: set[str]) -> list[tuple[str, str]]:
+    """(first, last) of each run of consecutive keys of `ordered` that are all in `wanted`."""
+    stretches, start, previous = [], None, None
+    for key in ordered:
+        if key in wanted:
+            start = start or key
+            previous = key
+        elif start is not None:
+            stretches.append((start, previous))
+            start = None
+    if start is not None:
+        stretches.append((start, previous))
+    return stretches
 
 
 def materialize_everything(
@@ -100,41 +142,29 @@ def materialize_everything(
     echo: Callable[[str], None] = print,
     verbose: bool = False,
     instance: dg.DagsterInstance | None = None,
+    changed_only: bool = False,
 ) -> Summary:
-    """Run the whole graph; `instance` defaults to the one DAGSTER_HOME points at."""
+    """Run the whole graph; `instance` defaults to the one DAGSTER_HOME points at.
+
+    With `changed_only`, playlists whose report already describes their current snapshot with
+    the current code are left alone.
+    """
     instance = instance or dg.DagsterInstance.get()
     summary = Summary(settings)
     echo(f"Building playlist reports from the {settings.source} library")
+    run = lambda selection, tags=None: _run(instance, settings, selection, echo, verbose, summary, tags)  # noqa: E731
 
-    first = _run(instance, settings, dg.AssetSelection.groups("raw", "features"), echo, verbose)
-    summary.run_ids.append(first.run_id)
-
+    summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
-        ids = [r[0] for r in conn.execute("SELECT playlist_id FROM raw.playlists").fetchall()]
-    keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in set(ids)]
+        current = set(queries.playlist_ids(conn))
+        wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION)) if changed_only else current
+    keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
     summary.playlists = len(keys)
-    if keys:
-        # One ranged run over every playlist partition (BackfillPolicy.single_run in spirit).
-        partitioned = dg.AssetSelection.all() - dg.AssetSelection.assets(
-            ["reports", "index"], ["analytics", "views"]
-        ) - dg.AssetSelection.groups("raw", "features")
-        ranged = _run(
-            instance,
-            settings,
-            partitioned,
-            echo,
-            verbose,
-            tags={
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            },
-        )
-        summary.run_ids.append(ranged.run_id)
-
-    last = _run(
-        instance, settings, dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"]), echo, verbose
-    )
-    summary.run_ids.append(last.run_id)
+    summary.rebuilt = len(wanted & current)
+    for first, last in contiguous_stretches(keys, wanted):
+        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        summary.run_ids.append(run(PARTITIONED, tags).run_id)
+    summary.run_ids.append(run(LIBRARY_WIDE).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from playlist_assets.warehouse import read_frame, scalar
+from playlist_assets import tables
+from playlist_assets.warehouse import existing_columns, read_frame, scalar
 
 _IDS = "(SELECT unnest(?::VARCHAR[]))"
 
@@ -32,6 +33,27 @@ class ReportInputs:
     unclustered: pl.DataFrame  # analytics.unclustered_entries rows
     track_details: pl.DataFrame  # one row per track named by entries: names, album, label, artists
     has_score: bool  # the library has listening data
+
+
+def playlist_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT playlist_id FROM raw.playlists ORDER BY 1").fetchall()]
+
+
+def playlists_needing_reports(conn: duckdb.DuckDBPyConnection, code_version: str) -> list[str]:
+    """Playlists whose report is missing, or describes another snapshot or another code version."""
+    if not existing_columns(conn, tables.ANALYTICS_CLUSTER_REPORTS):
+        return playlist_ids(conn)
+    return [
+        r[0]
+        for r in conn.execute(
+            """SELECT p.playlist_id FROM raw.playlists p
+               LEFT JOIN analytics.cluster_reports r USING (playlist_id)
+               WHERE r.playlist_id IS NULL OR r.snapshot_id IS DISTINCT FROM p.snapshot_id
+                  OR r.code_version IS DISTINCT FROM ?
+               ORDER BY 1""",
+            [code_version],
+        ).fetchall()
+    ]
 
 
 def all_playlists(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:

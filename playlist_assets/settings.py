@@ -12,14 +12,15 @@ SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
     ("warehouse", "PLAYLIST_ASSETS_WAREHOUSE", "warehouse/playlists.duckdb", "The DuckDB file."),
     ("reports", "PLAYLIST_ASSETS_REPORTS", "reports", "Folder the Markdown and PNG reports go to."),
     ("dagster_home", "DAGSTER_HOME", ".dagster", "Dagster instance folder (run history)."),
-    ("source", "PLAYLIST_ASSETS_SOURCE", "demo", "Where the library comes from."),
+    ("source", "PLAYLIST_ASSETS_SOURCE", "demo", "Where the library comes from: demo, exportify, account-export."),
     ("source_path", "PLAYLIST_ASSETS_SOURCE_PATH", "", "File or folder for file-based sources."),
     ("demo_playlists", "PLAYLIST_ASSETS_DEMO_PLAYLISTS", "12", "Demo library: number of playlists."),
     ("demo_tracks", "PLAYLIST_ASSETS_DEMO_TRACKS", "120", "Demo library: entries per playlist."),
     ("demo_seed", "PLAYLIST_ASSETS_DEMO_SEED", "7", "Demo library: random seed."),
+    ("demo_edits", "PLAYLIST_ASSETS_DEMO_EDITS", "0", "Demo library: playlists to edit, to try a refresh."),
     ("lock_wait_s", "PLAYLIST_ASSETS_LOCK_WAIT_S", "30", "Seconds to wait for a locked warehouse."),
 )
-SOURCES = ("demo",)
+SOURCES = ("demo", "exportify", "account-export")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Settings:
     demo_playlists: int
     demo_tracks: int
     demo_seed: int
+    demo_edits: int
     lock_wait_s: float
 
     @classmethod

@@ -3,11 +3,17 @@
 
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
 from playlist_assets import warehouse
+from playlist_assets.sources.account_export import read_account_export
+from playlist_assets.sources.errors import SourceError
+from playlist_assets.sources.exportify import read_exportify
 from playlist_assets.sources.library import RawLibrary
+
+FILE_SOURCES = {"exportify": read_exportify, "account-export": read_account_export}
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -36,12 +42,24 @@ class LibrarySource(dg.ConfigurableResource):
     demo_playlists: int = 12
     demo_tracks: int = 120
     demo_seed: int = 7
+    demo_edits: int = 0
 
     def load(self, fetched_at: datetime) -> RawLibrary:
         if self.kind == "demo":
-            from playlist_assets.sources.demo import demo_library
+            from playlist_assets.sources.demo import edited_demo_library
 
-            return demo_library(
-                self.demo_playlists, self.demo_tracks, self.demo_seed, fetched_at=fetched_at
+            return edited_demo_library(
+                self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits, fetched_at=fetched_at
             )
-        raise ValueError(f"Unknown source {self.kind!r}; set PLAYLIST_ASSETS_SOURCE to demo.")
+        if self.kind in FILE_SOURCES:
+            if not self.path:
+                raise SourceError(
+                    f"The {self.kind} source reads files: set PLAYLIST_ASSETS_SOURCE_PATH "
+                    "(or --path) to the folder or file to import."
+                )
+            return FILE_SOURCES[self.kind](Path(self.path).expanduser(), fetched_at=fetched_at)
+        raise SourceError(
+            f"Unknown source {self.kind!r}; set PLAYLIST_ASSETS_SOURCE to one of: demo, "
+            + ", ".join(FILE_SOURCES)
+            + "."
+        )

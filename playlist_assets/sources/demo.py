@@ -61,6 +61,23 @@ def demo_library(n_playlists: int = 12, tracks_per_playlist: int = 120, seed: in
         return library_from_payload(payload, source="demo", fetched_at=fetched_at)
 
 
+def edited_demo_library(
+    n_playlists: int, tracks_per_playlist: int, seed: int, n_edits: int, fetched_at: datetime = DEMO_FETCHED_AT
+) -> RawLibrary:
+    """The demo library after its owner edited `n_edits` playlists spread evenly over the library.
+
+    Lets a user (and the benchmarks) watch an incremental refresh: only the edited playlists get
+    a new snapshot_id.
+    """
+    payload = demo_payload(n_playlists, tracks_per_playlist, seed)
+    if n_edits > 0:
+        ids = [p["id"] for p in payload.playlists]
+        step = max(1, len(ids) // n_edits)
+        payload = edit_playlists(payload, ids[step - 1 :: step][:n_edits], seed)
+    with gc_paused():
+        return library_from_payload(payload, source="demo", fetched_at=fetched_at)
+
+
 def edit_playlists(payload: SpotifyPayload, playlist_ids: Iterable[str], seed: int) -> SpotifyPayload:
     """A copy of `payload` where each named playlist lost up to three entries and gained one to
     three tracks from elsewhere in the library, with a new snapshot_id; the rest is untouched
