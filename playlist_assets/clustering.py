@@ -92,9 +92,9 @@ def cluster_playlist(
     are entirely null or constant are dropped.
     """
     _check_input(features, feature_columns)
-    # BLAS threads only add CPU for matrices this small (measured: 2x CPU, no faster at 200-1000
+    # BLAS and OpenMP threads only add CPU for matrices this small (measured: 2x CPU, no faster at 200-1000
     # tracks) and oversubscribe when playlists run in parallel.
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1):
         return _cluster(features, feature_columns, seed)
 
 

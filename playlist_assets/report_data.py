@@ -40,20 +40,24 @@ def _track_rows(members: pl.DataFrame, has_score: bool) -> tuple[TrackRow, ...]:
     return tuple(rows)
 
 
-def _not_clustered_rows(rows: pl.DataFrame, details: pl.DataFrame) -> tuple[NotClustered, ...]:
-    named = (
-        rows.join(details.select("track_id", "name", "artist_names"), on="track_id", how="left")
+def _not_clustered_rows(rows: pl.DataFrame) -> tuple[NotClustered, ...]:
+    return tuple(
+        NotClustered(name=r["shown_name"], artists=r["shown_artists"], reason=r["reason"], count=r["count"])
+        for r in rows.iter_rows(named=True)
+    )
+
+
+def _grouped_leftovers(unclustered: pl.DataFrame, details: pl.DataFrame) -> pl.DataFrame:
+    """Unclustered entries named and grouped (same name, artists and reason: one row with a count)."""
+    return (
+        unclustered.join(details.select("track_id", "name", "artist_names"), on="track_id", how="left")
         .with_columns(
             pl.coalesce("name", "item_name", pl.lit("(no name)")).alias("shown_name"),
             pl.col("artist_names").list.join(", ").alias("shown_artists"),
         )
-        .group_by("shown_name", "shown_artists", "reason", maintain_order=True)
+        .group_by("playlist_id", "shown_name", "shown_artists", "reason")
         .agg(pl.len().alias("count"), pl.col("position").min().alias("first"))
-        .sort("first")
-    )
-    return tuple(
-        NotClustered(name=r["shown_name"], artists=r["shown_artists"], reason=r["reason"], count=r["count"])
-        for r in named.iter_rows(named=True)
+        .sort("playlist_id", "first")
     )
 
 
@@ -61,13 +65,17 @@ def build_reports(
     inputs: ReportInputs, slugs: dict[str, str], code_version: str
 ) -> list[tuple[PlaylistReport, ScatterInput | None]]:
     """One (report, scatter) per playlist in `inputs`; scatter is None when not clustered."""
-    members = (
-        inputs.memberships.join(inputs.track_details, on="track_id", how="left")
+    # Whole-library frames split once, so the per-playlist loop below only assembles dataclasses.
+    points = inputs.memberships.sort("playlist_id", "cluster", "distance_to_centre", "track_id")
+    points_by_playlist = points.partition_by("playlist_id", as_dict=True)
+    nearest = (
+        points.filter(pl.int_range(pl.len()).over("playlist_id", "cluster") < REPRESENTATIVES)
+        .join(inputs.track_details, on="track_id", how="left")
         .sort("playlist_id", "cluster", "distance_to_centre", "track_id")
     )
-    members_by_playlist = members.partition_by("playlist_id", as_dict=True)
+    nearest_by_cluster = nearest.partition_by("playlist_id", "cluster", as_dict=True)
     clusters_by_playlist = inputs.clusters.partition_by("playlist_id", as_dict=True)
-    leftovers = inputs.unclustered
+    leftovers = _grouped_leftovers(inputs.unclustered, inputs.track_details)
     leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
     clusterings = {r["playlist_id"]: r for r in inputs.clusterings.iter_rows(named=True)}
 
@@ -77,17 +85,17 @@ def build_reports(
         summary = clusterings.get(pid)
         if summary is None:
             continue  # not clustered yet: nothing to report on
-        own_members = members_by_playlist.get((pid,), members.clear())
+        own_points = points_by_playlist.get((pid,), points.clear())
         own_clusters = clusters_by_playlist.get((pid,), inputs.clusters.clear()).sort("cluster")
         sections = []
         for c in own_clusters.iter_rows(named=True):
-            in_cluster = own_members.filter(pl.col("cluster") == c["cluster"])
+            in_cluster = nearest_by_cluster.get((pid, c["cluster"]), nearest.clear())
             sections.append(
                 ClusterSection(
                     number=c["cluster"],
                     size=c["size"],
                     description=c["description"] or "",
-                    representatives=_track_rows(in_cluster.head(REPRESENTATIVES), inputs.has_score),
+                    representatives=_track_rows(in_cluster, inputs.has_score),
                 )
             )
         report = PlaylistReport(
@@ -96,9 +104,7 @@ def build_reports(
             slug=slugs[pid],
             has_score=inputs.has_score,
             clusters=tuple(sections),
-            not_clustered=_not_clustered_rows(
-                leftovers_by_playlist.get((pid,), leftovers.clear()), inputs.track_details
-            ),
+            not_clustered=_not_clustered_rows(leftovers_by_playlist.get((pid,), leftovers.clear())),
             unclustered_reason=None if summary["clustered"] else summary["reason"],
             x_label=summary["x_label"] or "",
             y_label=summary["y_label"] or "",
@@ -112,7 +118,7 @@ def build_reports(
                 y_label=report.y_label,
                 points=tuple(
                     ScatterPoint(x, y, k)
-                    for x, y, k in own_members.select("x", "y", "cluster").iter_rows()
+                    for x, y, k in own_points.select("x", "y", "cluster").iter_rows()
                 ),
                 legend={s.number: f"Cluster #{s.number}: {s.description}" for s in sections},
             )
