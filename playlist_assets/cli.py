@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--summary-json", metavar="FILE", help="Also write the run summary as JSON (for scripts).")
     init = commands.add_parser("init-instance", help="Create the Dagster instance folder.")
     _add_setting_options(init)
+    commands.add_parser(
+        "login",
+        help="Log in to Spotify (prints a URL to open; paste back the address it redirects to).",
+    )
     sql = commands.add_parser("sql", help="Run one read-only SQL query on the warehouse and print it.")
     sql.add_argument("query")
     _add_setting_options(sql)
@@ -45,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--parquet", required=True, metavar="DIR", help="Folder to write into.")
     _add_setting_options(export)
     args = parser.parse_args(argv)
+    if args.command == "login":
+        return _login()
     try:
         settings = _settings(args)
     except ValueError as error:
@@ -84,6 +90,22 @@ def main(argv: list[str] | None = None) -> int:
         from pathlib import Path
 
         Path(args.summary_json).write_text(json.dumps(summary.as_json(seconds), indent=2))
+    return 0
+
+
+def _login() -> int:
+    import os
+
+    from playlist_assets.sources.spotify_api import SpotifyConfig
+    from playlist_assets.sources.spotify_auth import login
+    from playlist_assets.sources.spotify_http import SpotifyError
+
+    try:
+        cache = login(SpotifyConfig.from_env(os.environ))
+    except (SpotifyError, ValueError) as error:
+        print(f"playlist-assets: {error}", file=sys.stderr)
+        return 1
+    print(f"Logged in; the token is kept in {cache} (readable only by you).")
     return 0
 
 

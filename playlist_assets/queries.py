@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from playlist_assets import tables
+from playlist_assets.sources.library import RawLibrary
 from playlist_assets.warehouse import existing_columns, read_frame, scalar
 
 _IDS = "(SELECT unnest(?::VARCHAR[]))"
@@ -33,6 +34,17 @@ class ReportInputs:
     unclustered: pl.DataFrame  # analytics.unclustered_entries rows
     track_details: pl.DataFrame  # one row per track named by entries: names, album, label, artists
     has_score: bool  # the library has listening data
+
+
+def raw_library(conn: duckdb.DuckDBPyConnection) -> RawLibrary | None:
+    """The library as last landed, or None before the first landing."""
+    if existing_columns(conn, tables.RAW_PLAYLISTS) is None:
+        return None
+    frames = {}
+    for table in tables.RAW_TABLES:
+        if existing_columns(conn, table) is not None:
+            frames[table.name] = read_frame(conn, f"SELECT * FROM {table.qualified_name}")
+    return RawLibrary.from_frames(**frames)
 
 
 def playlist_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:

@@ -12,7 +12,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
     ("warehouse", "PLAYLIST_ASSETS_WAREHOUSE", "warehouse/playlists.duckdb", "The DuckDB file."),
     ("reports", "PLAYLIST_ASSETS_REPORTS", "reports", "Folder the Markdown and PNG reports go to."),
     ("dagster_home", "DAGSTER_HOME", ".dagster", "Dagster instance folder (run history)."),
-    ("source", "PLAYLIST_ASSETS_SOURCE", "demo", "Where the library comes from: demo, exportify, account-export."),
+    ("source", "PLAYLIST_ASSETS_SOURCE", "demo", "Where the library comes from: demo, spotify, exportify, account-export."),
     ("source_path", "PLAYLIST_ASSETS_SOURCE_PATH", "", "File or folder for file-based sources."),
     ("demo_playlists", "PLAYLIST_ASSETS_DEMO_PLAYLISTS", "12", "Demo library: number of playlists."),
     ("demo_tracks", "PLAYLIST_ASSETS_DEMO_TRACKS", "120", "Demo library: entries per playlist."),
@@ -20,7 +20,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
     ("demo_edits", "PLAYLIST_ASSETS_DEMO_EDITS", "0", "Demo library: playlists to edit, to try a refresh."),
     ("lock_wait_s", "PLAYLIST_ASSETS_LOCK_WAIT_S", "30", "Seconds to wait for a locked warehouse."),
 )
-SOURCES = ("demo", "exportify", "account-export")
+SOURCES = ("demo", "spotify", "exportify", "account-export")
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ RAW_PLAYLISTS = Table(
         Column("n_entries", I32, "Number of entries (tracks, episodes, local files, removed)."),
         Column("source", S, "Where the library came from: demo, spotify, account-export or exportify."),
         Column("skipped_reason", S, "Why the entries could not be read (null when they were)."),
-        Column("fetched_at", UTC_TIME, "When this ingest read the playlist (UTC)."),
+        Column("fetched_at", UTC_TIME, "When the playlist's entries were last read (UTC); unchanged playlists keep theirs."),
     ),
     ("playlist_id",),
 )
@@ -145,6 +145,7 @@ RAW_ALBUMS = Table(
         Column("release_date_precision", S, "year, month or day."),
         Column("label", S, "Record label(s); null when the source does not say."),
         Column("image_url", S, "Cover art URL (the largest image), when known."),
+        Column("fetched_at", UTC_TIME, "When the album was last read from the source (UTC); drives re-reads."),
     ),
     ("album_id",),
 )
@@ -156,6 +157,7 @@ RAW_ARTISTS = Table(
         Column("name", S, "Artist name."),
         Column("genres", pl.List(S), "Genres Spotify associates with the artist (may be empty)."),
         Column("popularity", I32, "Spotify popularity 0-100; null when unknown."),
+        Column("fetched_at", UTC_TIME, "When the artist was last read from the source (UTC); drives re-reads."),
     ),
     ("artist_id",),
 )

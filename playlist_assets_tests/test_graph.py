@@ -147,7 +147,7 @@ def test_a_failing_source_leaves_the_previous_snapshot_untouched(tmp_path, monke
 
     from playlist_assets.assets import resources
 
-    def broken(self, fetched_at):
+    def broken(self, *args, **kwargs):
         raise RuntimeError("the source went away half-way")
 
     monkeypatch.setattr(resources.LibrarySource, "load", broken)

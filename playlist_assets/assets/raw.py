@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from playlist_assets import quality, tables, warehouse
+from playlist_assets import quality, queries, tables, warehouse
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec, table_written
 from playlist_assets.assets.partitions import PLAYLISTS, RAW_CODE_VERSION, WAREHOUSE_POOL
@@ -54,9 +54,14 @@ def raw_library(
     The source is read completely before anything is written, and all tables are replaced in
     one transaction: a failure leaves the previous snapshot exactly as it was.
     """
-    library = source.load(fetched_at=datetime.now(timezone.utc))
-    frames = library.by_table()
     with warehouse_db.connect() as conn:
+        # Incremental sources (Spotify) read only what changed since the last landing.
+        library, cost = source.load(
+            fetched_at=datetime.now(timezone.utc),
+            previous=lambda: queries.raw_library(conn),
+            log=context.log.info,
+        )
+        frames = library.by_table()
         warehouse.replace_tables(conn, frames, log=context.log.info)
         checks = _check_results(conn)
 
@@ -71,7 +76,6 @@ def raw_library(
     for table, frame in frames.items():
         metadata = table_written(table, frame)
         if table is tables.RAW_PLAYLISTS:
-            metadata["new_playlists"] = len(new)
-            metadata["source"] = source.kind
+            metadata.update(cost, new_playlists=len(new), source=source.kind)
         yield dg.MaterializeResult(asset_key=[table.schema, table.name], metadata=metadata)
     yield from checks

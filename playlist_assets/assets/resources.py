@@ -1,6 +1,8 @@
 """Dagster resources: where the warehouse, the reports and the library are."""
 
 
+import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +46,29 @@ class LibrarySource(dg.ConfigurableResource):
     demo_seed: int = 7
     demo_edits: int = 0
 
-    def load(self, fetched_at: datetime) -> RawLibrary:
+    def load(
+        self,
+        fetched_at: datetime,
+        previous: Callable[[], RawLibrary | None] = lambda: None,
+        log: Callable[[str], None] = print,
+    ) -> tuple[RawLibrary, dict]:
+        """The library and what reading it cost (shown as metadata)."""
+        if self.kind == "spotify":
+            from playlist_assets.sources.spotify_api import SpotifyConfig, fetch_library
+
+            library, stats = fetch_library(
+                SpotifyConfig.from_env(os.environ), previous=previous(), fetched_at=fetched_at, log=log
+            )
+            return library, {
+                "requests": stats.total_requests,
+                "playlists_read": stats.playlists_fetched,
+                "playlists_unchanged": stats.playlists_unchanged,
+                "playlists_skipped": stats.playlists_skipped,
+                "features_by_provider": dg.MetadataValue.json(stats.features_by_provider),
+            }
+        return self._load_offline(fetched_at), {}
+
+    def _load_offline(self, fetched_at: datetime) -> RawLibrary:
         if self.kind == "demo":
             from playlist_assets.sources.demo import edited_demo_library
 
@@ -59,7 +83,7 @@ class LibrarySource(dg.ConfigurableResource):
                 )
             return FILE_SOURCES[self.kind](Path(self.path).expanduser(), fetched_at=fetched_at)
         raise SourceError(
-            f"Unknown source {self.kind!r}; set PLAYLIST_ASSETS_SOURCE to one of: demo, "
+            f"Unknown source {self.kind!r}; set PLAYLIST_ASSETS_SOURCE to one of: demo, spotify, "
             + ", ".join(FILE_SOURCES)
             + "."
         )
