@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from playlist_assets.assets.automation import (
+    daily_refresh,
+    playlist_reports,
+    playlists_follow_the_library,
+    refresh_library,
+    reports_index_job,
+)
 from playlist_assets.assets.clusters import playlist_clustering
 from playlist_assets.assets.features import track_features
 from playlist_assets.assets.raw import raw_library
@@ -31,7 +38,13 @@ def resources_for(settings: Settings) -> dict:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    return dg.Definitions(assets=ASSETS, resources=resources_for(settings))
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[refresh_library, playlist_reports, reports_index_job],
+        schedules=[daily_refresh],
+        sensors=[playlists_follow_the_library],
+        resources=resources_for(settings),
+    )
 
 
 defs = build_definitions(Settings.from_env())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from playlist_assets import queries
+from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
 from playlist_assets.assets.partitions import PLAYLISTS
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.definitions import ASSETS, resources_for
@@ -114,12 +115,6 @@ def _root_cause(error) -> str:
     return message
 
 
-PARTITIONED = (
-    dg.AssetSelection.all()
-    - dg.AssetSelection.groups("raw", "features")
-    - dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
-)
-LIBRARY_WIDE = dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
 
 
 def contiguous_stretches(ordered: list[str], wanted: set[str]) -> list[tuple[str, str]]:
@@ -163,7 +158,7 @@ def materialize_everything(
     summary.rebuilt = len(wanted & current)
     for first, last in contiguous_stretches(keys, wanted):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        summary.run_ids.append(run(PARTITIONED, tags).run_id)
+        summary.run_ids.append(run(PER_PLAYLIST, tags).run_id)
     summary.run_ids.append(run(LIBRARY_WIDE).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")

@@ -47,6 +47,33 @@ def raw_library(conn: duckdb.DuckDBPyConnection) -> RawLibrary | None:
     return RawLibrary.from_frames(**frames)
 
 
+def raw_tables_exist(conn: duckdb.DuckDBPyConnection) -> bool:
+    return existing_columns(conn, tables.RAW_PLAYLISTS) is not None
+
+
+def playlist_snapshots(conn: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    return dict(conn.execute("SELECT playlist_id, snapshot_id FROM raw.playlists ORDER BY 1").fetchall())
+
+
+def reports_of_removed_playlists(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Playlists that still have a report but are no longer in the library."""
+    if existing_columns(conn, tables.ANALYTICS_CLUSTER_REPORTS) is None:
+        return []
+    return [
+        r[0]
+        for r in conn.execute(
+            """SELECT playlist_id FROM analytics.cluster_reports
+               WHERE playlist_id NOT IN (SELECT playlist_id FROM raw.playlists) ORDER BY 1"""
+        ).fetchall()
+    ]
+
+
+def latest_report_time(conn: duckdb.DuckDBPyConnection):
+    if existing_columns(conn, tables.ANALYTICS_CLUSTER_REPORTS) is None:
+        return None
+    return scalar(conn, "SELECT max(materialized_at) FROM analytics.cluster_reports")
+
+
 def playlist_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT playlist_id FROM raw.playlists ORDER BY 1").fetchall()]
 

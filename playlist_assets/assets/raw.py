@@ -65,13 +65,16 @@ def raw_library(
         warehouse.replace_tables(conn, frames, log=context.log.info)
         checks = _check_results(conn)
 
-    # New playlists get their partition here, so nobody has to add keys by hand.
+    # Partitions follow the library here, so nobody has to add or remove keys by hand; the
+    # reports of removed playlists are dropped when the index is rebuilt.
     ids = library.playlists["playlist_id"].to_list()
-    known = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
-    new = [i for i in ids if i not in known]
+    known = context.instance.get_dynamic_partitions(PLAYLISTS.name)
+    new = [i for i in ids if i not in set(known)]
     if new:
         context.instance.add_dynamic_partitions(PLAYLISTS.name, new)
         context.log.info(f"Added {len(new)} playlist partition(s).")
+    for gone in set(known) - set(ids):
+        context.instance.delete_dynamic_partition(PLAYLISTS.name, gone)
 
     for table, frame in frames.items():
         metadata = table_written(table, frame)

@@ -241,11 +241,19 @@ def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
     group_name="reports",
     kinds={"markdown"},
     code_version=INDEX_CODE_VERSION,
+    pool=WAREHOUSE_POOL,
 )
 def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource):
-    """reports/README.md: every playlist, a link to its report, or the reason there is none."""
+    """reports/README.md: every playlist, a link to its report, or the reason there is none.
+
+    Playlists that left the library lose their analytics rows and report files here, so no
+    report outlives its playlist pretending to be current.
+    """
     root = Path(reports.path)
     with warehouse_db.connect() as conn:
+        removed = _remove_reports_of_removed_playlists(conn, root)
+        if removed:
+            context.log.info(f"Removed the reports of {len(removed)} playlist(s) no longer in the library.")
         rows = warehouse.read_frame(
             conn,
             """SELECT p.playlist_id, p.name, p.n_entries, c.clustered, c.reason, c.k,
@@ -278,5 +286,21 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
             "playlists": len(entries),
             "with_clusters": sum(1 for e in entries if e.reason is None),
             "index": dg.MetadataValue.md(text),
+            "removed_playlists": len(removed),
         }
     )
+
+
+def _remove_reports_of_removed_playlists(conn, root: Path) -> list[str]:
+    gone = queries.reports_of_removed_playlists(conn)
+    if not gone:
+        return []
+    paths = conn.execute(
+        f"SELECT report_path, image_path FROM {LINEAGE.qualified_name} "
+        "WHERE playlist_id IN (SELECT unnest(?::VARCHAR[]))",
+        [gone],
+    ).fetchall()
+    warehouse.replace_partitions(conn, {t: t.empty_frame() for t in tables.ANALYTICS_TABLES}, gone)
+    for rel in (p for pair in paths for p in pair if p):
+        (root / rel).unlink(missing_ok=True)
+    return gone

@@ -1,0 +1,94 @@
+"""Keeping the library current from the UI: a refresh schedule and a sensor that follows it.
+
+The schedule (off by default) lands the library again; the sensor then adds a partition for
+every new playlist, removes those of deleted playlists, and requests a run for exactly the
+playlists whose snapshot (or this code) changed since their report was written.
+"""
+
+import dagster as dg
+
+from playlist_assets import queries
+from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.assets.reports import CODE_VERSION
+from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.warehouse import WarehouseBusyError
+
+PER_PLAYLIST = (
+    dg.AssetSelection.all()
+    - dg.AssetSelection.groups("raw", "features")
+    - dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
+)
+LIBRARY_WIDE = dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
+
+refresh_library = dg.define_asset_job(
+    "refresh_library",
+    selection=dg.AssetSelection.groups("raw", "features"),
+    description="Land the library again from the configured source, and its feature table.",
+)
+playlist_reports = dg.define_asset_job(
+    "playlist_reports",
+    selection=PER_PLAYLIST,
+    partitions_def=PLAYLISTS,
+    description="Cluster one playlist and write its plot, report and lineage.",
+)
+reports_index_job = dg.define_asset_job(
+    "reports_index", selection=LIBRARY_WIDE, description="The index of all reports, and the SQL views."
+)
+
+daily_refresh = dg.ScheduleDefinition(
+    name="daily_library_refresh",
+    job=refresh_library,
+    cron_schedule="0 6 * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every morning, read the library again (off until you turn it on).",
+)
+
+
+@dg.sensor(
+    name="playlists_follow_the_library",
+    jobs=[playlist_reports, reports_index_job],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Adds a partition for each new playlist, deletes those of removed playlists, and requests "
+        "a report run for each playlist whose snapshot changed since its report."
+    ),
+)
+def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_db: WarehouseResource):
+    try:
+        with warehouse_db.connect(read_only=True) as conn:
+            if not queries.raw_tables_exist(conn):
+                return dg.SkipReason("No library landed yet: materialize the raw group first.")
+            snapshots = queries.playlist_snapshots(conn)
+            stale = queries.playlists_needing_reports(conn, CODE_VERSION)
+            orphans = queries.reports_of_removed_playlists(conn)
+            latest_report = queries.latest_report_time(conn)
+    except WarehouseBusyError:
+        return dg.SkipReason("The warehouse is busy (a run is writing); trying again shortly.")
+
+    known = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
+    new = sorted(set(snapshots) - known)
+    gone = sorted(known - set(snapshots))
+    requests = [
+        # The run key ties the request to the snapshot: the same change is never built twice.
+        dg.RunRequest(
+            job_name=playlist_reports.name,
+            partition_key=pid,
+            run_key=f"{pid}@{snapshots[pid]}@{CODE_VERSION}",
+        )
+        for pid in stale
+    ]
+    index = context.instance.get_latest_materialization_event(dg.AssetKey(["reports", "index"]))
+    index_time = index.timestamp if index else 0.0
+    newer_reports = latest_report is not None and latest_report.timestamp() > index_time
+    if not stale and (orphans or newer_reports):
+        # Once every report is current: rebuild the index, which also drops the rows and
+        # files of playlists that left the library.
+        key = f"index@{latest_report.isoformat() if latest_report else ''}@{','.join(orphans)}"
+        requests.append(dg.RunRequest(job_name=reports_index_job.name, run_key=key))
+    partition_requests = []
+    if new:
+        partition_requests.append(PLAYLISTS.build_add_request(new))
+    if gone:
+        partition_requests.append(PLAYLISTS.build_delete_request(gone))
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partition_requests)

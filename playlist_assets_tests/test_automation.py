@@ -1,0 +1,61 @@
+"""The sensor keeps partitions and reports in step with the library."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from playlist_assets.assets.automation import playlists_follow_the_library
+from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.definitions import ASSETS, resources_for
+from playlist_assets.pipeline import materialize_everything
+from playlist_assets_tests.conftest import make_settings
+
+
+def evaluate(instance, settings) -> dg.SensorResult:
+    context = dg.build_sensor_context(instance=instance, resources=resources_for(settings))
+    return playlists_follow_the_library(context)
+
+
+def test_only_edited_playlists_are_requested_and_the_index_follows(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    assert evaluate(instance, settings).run_requests == []  # everything is current
+
+    edited = settings.with_(demo_edits=2)
+    landed = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("raw", "features"),
+                            instance=instance, resources=resources_for(edited))
+    assert landed.success
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        changed = {pid for (pid,) in conn.execute(
+            "SELECT p.playlist_id FROM raw.playlists p JOIN analytics.cluster_reports r USING (playlist_id) "
+            "WHERE p.snapshot_id <> r.snapshot_id").fetchall()}
+    result = evaluate(instance, settings)
+    assert len(changed) == 2
+    assert {r.partition_key for r in result.run_requests} == changed
+    assert all(r.job_name == "playlist_reports" for r in result.run_requests)
+
+
+def test_a_removed_playlist_loses_its_partition_rows_and_files(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    with duckdb.connect(str(settings.warehouse)) as conn:
+        pid, report = conn.execute(
+            "SELECT playlist_id, report_path FROM analytics.cluster_reports WHERE image_path IS NOT NULL LIMIT 1"
+        ).fetchall()[0]
+        conn.execute("DELETE FROM raw.playlists WHERE playlist_id = ?", [pid])  # the owner deleted it
+    result = evaluate(instance, settings)
+    assert [r.job_name for r in result.run_requests] == ["reports_index"]
+    assert result.dynamic_partitions_requests[0].partition_keys == [pid]
+    instance.delete_dynamic_partition(PLAYLISTS.name, pid)
+    index = dg.materialize(ASSETS, selection=dg.AssetSelection.assets(["reports", "index"]),
+                           instance=instance, resources=resources_for(settings))
+    assert index.success
+    assert not (settings.reports / report).exists()
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        for table in ("playlist_clusters", "clusters", "cluster_reports", "unclustered_entries"):
+            assert conn.execute(f"SELECT count(*) FROM analytics.{table} WHERE playlist_id = ?", [pid]).fetchall() == [(0,)]
+    assert report not in (settings.reports / "README.md").read_text(encoding="utf-8")
+    assert evaluate(instance, settings).run_requests == []
