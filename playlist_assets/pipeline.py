@@ -72,8 +72,9 @@ class Summary:
                 f"  Warehouse: {s.warehouse}",
                 f"  Runs:      {', '.join(self.run_ids)} in {s.dagster_home}",
                 "  Open the UI on the same run history:  make dev   (then http://127.0.0.1:3000)",
-                f"  Ask the warehouse in SQL:  duckdb -readonly {s.warehouse} \\",
-                "    \"SELECT playlist_id, k, silhouette, report_path FROM analytics.cluster_reports\"",
+                "  Ask the warehouse in SQL (or open it with `duckdb -readonly`):",
+                f"    playlist-assets sql --warehouse {s.warehouse} \\",
+                "      \"SELECT name, k, silhouette, report_path FROM analytics.playlist_summary ORDER BY name\"",
             ]
         )
 
