@@ -6,9 +6,11 @@ INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 # Debian packages whose fonts draw CJK and emoji in the plots (Hebrew is covered by matplotlib's own).
 FONT_PACKAGES := fonts-noto-cjk fonts-symbola
+# Debian's Chromium for the browser tests: playwright drives it, never a downloaded browser.
+E2E_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test dev bench fonts clean
+.PHONY: demo test dev bench fonts e2e-deps e2e clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,13 @@ bench: $(INSTALLED)  ## print performance figures and write benchmarks/results.j
 fonts:  ## install the fonts that draw Chinese, Japanese, Korean and emoji names in the plots
 	$(SUDO) apt-get update -qq
 	$(SUDO) apt-get install -y -qq --no-install-recommends $(FONT_PACKAGES)
+
+e2e-deps:  ## install Debian's Chromium for the end-to-end browser tests
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends $(E2E_PACKAGES)
+
+e2e: $(INSTALLED)  ## only the end-to-end tests (a real `dagster dev` and a real browser)
+	$(BIN)/python -m pytest -m e2e
 
 clean:  ## remove generated warehouse, reports and run history (keeps .venv)
 	rm -rf reports .dagster warehouse/*.duckdb warehouse/*.wal

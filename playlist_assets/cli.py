@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -63,16 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     from playlist_assets.instance import prepare_instance_folder
 
     prepare_instance_folder(settings.dagster_home)
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)  # the instance this process uses
     if args.command == "init-instance":
         print(f"Dagster instance folder: {settings.dagster_home}")
         return 0
 
-    import warnings
-
-    import dagster as dg
-
-    # The single-run backfill policy is a deliberate choice; its "beta" notice is noise here.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from playlist_assets.pipeline import PipelineError, materialize_everything
 
     started = time.monotonic()

@@ -14,7 +14,8 @@ from playlist_assets.assets.automation import (
 from playlist_assets.assets.clusters import playlist_clustering
 from playlist_assets.assets.features import track_features
 from playlist_assets.assets.raw import raw_library
-from playlist_assets.assets.reports import cluster_reports, clusters_scatter, overview, reports_index
+from playlist_assets.assets.lineage import cluster_reports, reports_index
+from playlist_assets.assets.reports import clusters_scatter, overview
 from playlist_assets.assets.views import warehouse_views
 from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource
 from playlist_assets.settings import Settings

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 # Writers of the DuckDB file share a pool of one slot (see assets/partitions.WAREHOUSE_POOL),
@@ -18,10 +17,9 @@ concurrency:
 
 
 def prepare_instance_folder(dagster_home: Path) -> Path:
-    """Create the folder and its dagster.yaml if missing; point DAGSTER_HOME at it."""
+    """Create the folder and its dagster.yaml if missing."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home

@@ -16,7 +16,7 @@ import dagster as dg
 
 from playlist_assets import queries
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
-from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
@@ -118,21 +118,6 @@ def _root_cause(error) -> str:
 
 
 
-def contiguous_stretches(ordered: list[str], wanted: set[str]) -> list[tuple[str, str]]:
-    """(first, last) of each run of consecutive keys of `ordered` that are all in `wanted`."""
-    stretches, start, previous = [], None, None
-    for key in ordered:
-        if key in wanted:
-            start = start or key
-            previous = key
-        elif start is not None:
-            stretches.append((start, previous))
-            start = None
-    if start is not None:
-        stretches.append((start, previous))
-    return stretches
-
-
 def materialize_everything(
     settings: Settings,
     echo: Callable[[str], None] = print,
@@ -158,8 +143,7 @@ def materialize_everything(
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)
     for first, last in contiguous_stretches(keys, wanted):
-        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        summary.run_ids.append(run(PER_PLAYLIST, tags).run_id)
+        summary.run_ids.append(run(PER_PLAYLIST, range_tags(first, last)).run_id)
     summary.run_ids.append(run(LIBRARY_WIDE).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")

@@ -5,10 +5,13 @@ every new playlist, removes those of deleted playlists, and requests a run for e
 playlists whose snapshot (or this code) changed since their report was written.
 """
 
+import hashlib
+from pathlib import Path
+
 import dagster as dg
 
 from playlist_assets import queries
-from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.resources import WarehouseResource
 from playlist_assets.warehouse import WarehouseBusyError
@@ -28,7 +31,6 @@ refresh_library = dg.define_asset_job(
 playlist_reports = dg.define_asset_job(
     "playlist_reports",
     selection=PER_PLAYLIST,
-    partitions_def=PLAYLISTS,
     description="Cluster one playlist and write its plot, report and lineage.",
 )
 reports_index_job = dg.define_asset_job(
@@ -55,6 +57,8 @@ daily_refresh = dg.ScheduleDefinition(
     ),
 )
 def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_db: WarehouseResource):
+    if not Path(warehouse_db.path).exists():
+        return dg.SkipReason("No library landed yet: materialize the raw group first.")
     try:
         with warehouse_db.connect(read_only=True) as conn:
             if not queries.raw_tables_exist(conn):
@@ -69,15 +73,19 @@ def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_
     known = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
     new = sorted(set(snapshots) - known)
     gone = sorted(known - set(snapshots))
-    requests = [
-        # The run key ties the request to the snapshot: the same change is never built twice.
-        dg.RunRequest(
-            job_name=playlist_reports.name,
-            partition_key=pid,
-            run_key=f"{pid}@{snapshots[pid]}@{CODE_VERSION}",
+    # One run per contiguous stretch of stale partitions (a single-run backfill), not one run
+    # per playlist: a fresh library of a thousand playlists is one run, not a thousand.
+    ordered = [k for k in context.instance.get_dynamic_partitions(PLAYLISTS.name) if k in snapshots] + new
+    requests = []
+    for first, last in contiguous_stretches(ordered, set(stale)):
+        chosen = ordered[ordered.index(first) : ordered.index(last) + 1]
+        # The run key ties the request to the snapshots it builds: a change is never built twice.
+        version = hashlib.sha256(
+            "".join(f"{k}@{snapshots[k]};" for k in chosen).encode() + CODE_VERSION.encode()
+        ).hexdigest()[:16]
+        requests.append(
+            dg.RunRequest(job_name=playlist_reports.name, run_key=f"{first}..{last}@{version}", tags=range_tags(first, last))
         )
-        for pid in stale
-    ]
     index = context.instance.get_latest_materialization_event(dg.AssetKey(["reports", "index"]))
     index_time = index.timestamp if index else 0.0
     newer_reports = latest_report is not None and latest_report.timestamp() > index_time

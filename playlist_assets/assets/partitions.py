@@ -15,3 +15,23 @@ INDEX_CODE_VERSION = "index-v1"
 
 # Every asset that writes the DuckDB file runs in this pool, so writers take turns.
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def contiguous_stretches(ordered: list[str], wanted: set[str]) -> list[tuple[str, str]]:
+    """(first, last) of each run of consecutive keys of `ordered` that are all in `wanted`."""
+    stretches, start, previous = [], None, None
+    for key in ordered:
+        if key in wanted:
+            start = start or key
+            previous = key
+        elif start is not None:
+            stretches.append((start, previous))
+            start = None
+    if start is not None:
+        stretches.append((start, previous))
+    return stretches
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags that make one run cover the partitions first..last (single-run backfill)."""
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}

@@ -1,0 +1,188 @@
+"""Lineage of every report (analytics.cluster_reports) and the index of all reports."""
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from playlist_assets import files, queries, tables, warehouse
+from playlist_assets.assets.metadata import table_spec
+from playlist_assets.assets.partitions import INDEX_CODE_VERSION, LINEAGE_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
+from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYLIST, SCATTER_KEY, slugs_of_library
+from playlist_assets.assets.resources import ReportsResource, WarehouseResource
+from playlist_assets.reporting.markdown import render_index
+from playlist_assets.reporting.model import IndexEntry
+from playlist_assets.reporting.paths import report_path, scatter_path
+
+LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
+
+
+@dg.multi_asset(
+    specs=[
+        table_spec(
+            LINEAGE,
+            group_name="reports",
+            kinds={"duckdb"},
+            code_version=LINEAGE_CODE_VERSION,
+            deps=[SCATTER_KEY, OVERVIEW_KEY, ["raw", "playlists"], ["analytics", "playlist_clusterings"]],
+            partitions_def=PLAYLISTS,
+            metadata={"partition_expr": "playlist_id"},
+        )
+    ],
+    pool=WAREHOUSE_POOL,
+    name="cluster_reports",
+    **PER_PLAYLIST,
+)
+def cluster_reports(
+    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource
+):
+    """Lineage of each report: files and their hashes, snapshot, features, code version and run."""
+    keys = list(context.partition_keys)
+    root = Path(reports.path)
+    now = datetime.now(timezone.utc)
+    with warehouse_db.connect() as conn:
+        slugs = slugs_of_library(conn)
+        ids = [sorted(keys)]
+        summary = warehouse.read_frame(
+            conn,
+            """SELECT p.playlist_id, p.name, p.snapshot_id, p.source, c.clustered, c.feature_set,
+                      c.feature_providers, c.k, c.silhouette, c.n_tracks, c.n_clustered
+               FROM raw.playlists p JOIN analytics.playlist_clusterings c USING (playlist_id)
+               WHERE p.playlist_id IN (SELECT unnest(?::VARCHAR[]))""",
+            ids,
+        )
+        previous = _previous_paths(conn, keys)
+        rows = []
+        for s in summary.iter_rows(named=True):
+            slug = slugs[s["playlist_id"]]
+            md, png = str(report_path(slug)), str(scatter_path(slug))
+            has_png = (root / png).is_file() and bool(s["clustered"])
+            rows.append(
+                {
+                    "playlist_id": s["playlist_id"],
+                    "playlist_name": s["name"],
+                    "slug": slug,
+                    "report_path": md,
+                    "image_path": png if has_png else None,
+                    "report_sha256": files.sha256_of(root / md),
+                    "image_sha256": files.sha256_of(root / png) if has_png else None,
+                    "snapshot_id": s["snapshot_id"],
+                    "source": s["source"],
+                    "feature_set": f"{tables.FEATURE_SET_VERSION}/{s['feature_set'] or 'none'}",
+                    "feature_providers": s["feature_providers"],
+                    "code_version": CODE_VERSION,
+                    "run_id": context.run.run_id,
+                    "k": s["k"],
+                    "silhouette": s["silhouette"],
+                    "n_tracks": s["n_tracks"],
+                    "n_clustered": s["n_clustered"],
+                    "materialized_at": now,
+                }
+            )
+        frame = LINEAGE.conform(pl.DataFrame(rows, schema=LINEAGE.polars_schema))
+        warehouse.replace_partitions(conn, {LINEAGE: frame}, keys, log=context.log.info)
+    _remove_moved_reports(root, previous, {r["playlist_id"]: r for r in rows})
+    for r in rows:
+        context.add_asset_metadata(
+            {
+                "dagster/row_count": 1,
+                "report_path": r["report_path"],
+                "report_sha256": r["report_sha256"] or "",
+                "snapshot_id": r["snapshot_id"] or "",
+                "k": r["k"],
+            },
+            partition_key=r["playlist_id"],
+        )
+    return dg.MaterializeResult(metadata={"reports_in_run": len(rows)})
+
+
+def _previous_paths(conn, keys: list[str]) -> dict[str, tuple[str, str | None]]:
+    if warehouse.existing_columns(conn, LINEAGE) is None:
+        return {}
+    rows = conn.execute(
+        f"SELECT playlist_id, report_path, image_path FROM {LINEAGE.qualified_name} "
+        "WHERE playlist_id IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(keys)],
+    ).fetchall()
+    return {pid: (md, png) for pid, md, png in rows}
+
+
+def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
+    """A renamed playlist gets a new folder; its old files must not linger as if current."""
+    for pid, (old_md, old_png) in previous.items():
+        now = current.get(pid)
+        for old, new in ((old_md, now and now["report_path"]), (old_png, now and now["image_path"])):
+            if old and old != new:
+                (root / old).unlink(missing_ok=True)
+
+
+@dg.asset(
+    key=["reports", "index"],
+    deps=[LINEAGE.qualified_name.split(".")],
+    group_name="reports",
+    kinds={"markdown"},
+    code_version=INDEX_CODE_VERSION,
+    pool=WAREHOUSE_POOL,
+)
+def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource):
+    """`reports/README.md`: every playlist, a link to its report, or the reason there is none.
+
+    Playlists that left the library lose their analytics rows and report files here, so no
+    report outlives its playlist pretending to be current.
+    """
+    root = Path(reports.path)
+    with warehouse_db.connect() as conn:
+        removed = _remove_reports_of_removed_playlists(conn, root)
+        if removed:
+            context.log.info(f"Removed the reports of {len(removed)} playlist(s) no longer in the library.")
+        rows = warehouse.read_frame(
+            conn,
+            """SELECT p.playlist_id, p.name, p.n_entries, c.clustered, c.reason, c.k,
+                      c.n_tracks, c.n_clustered, r.report_path, r.image_path
+               FROM raw.playlists p
+               LEFT JOIN analytics.playlist_clusterings c USING (playlist_id)
+               LEFT JOIN analytics.cluster_reports r USING (playlist_id)
+               ORDER BY lower(p.name), p.playlist_id""",
+        ) if warehouse.existing_columns(conn, LINEAGE) else pl.DataFrame()
+        slugs = slugs_of_library(conn)
+    entries = [
+        IndexEntry(
+            name=r["name"] or "",
+            slug=slugs[r["playlist_id"]],
+            n_tracks=r["n_tracks"] or 0,
+            n_clustered=r["n_clustered"] or 0,
+            k=r["k"] or 0,
+            has_report=bool(r["report_path"]) and (root / r["report_path"]).is_file(),
+            has_image=bool(r["image_path"]) and (root / r["image_path"]).is_file(),
+            reason=None if r["clustered"] else (r["reason"] or "not clustered yet"),
+        )
+        for r in rows.iter_rows(named=True)
+    ]
+    text = render_index(entries)
+    path = root / "README.md"
+    files.write_atomic(path, text.encode("utf-8"))
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "playlists": len(entries),
+            "with_clusters": sum(1 for e in entries if e.reason is None),
+            "index": dg.MetadataValue.md(text),
+            "removed_playlists": len(removed),
+        }
+    )
+
+
+def _remove_reports_of_removed_playlists(conn, root: Path) -> list[str]:
+    gone = queries.reports_of_removed_playlists(conn)
+    if not gone:
+        return []
+    paths = conn.execute(
+        f"SELECT report_path, image_path FROM {LINEAGE.qualified_name} "
+        "WHERE playlist_id IN (SELECT unnest(?::VARCHAR[]))",
+        [gone],
+    ).fetchall()
+    warehouse.replace_partitions(conn, {t: t.empty_frame() for t in tables.ANALYTICS_TABLES}, gone)
+    for rel in (p for pair in paths for p in pair if p):
+        (root / rel).unlink(missing_ok=True)
+    return gone

@@ -1,0 +1,339 @@
+"""End to end: the real `dagster dev`, the graph launched over GraphQL, and the UI in Chromium.
+
+One `dagster dev` serves the whole module (starting it and building the graph is most of the
+time): the graph is built the way the README tells a person to do it in the UI, in three
+steps, because playlist partitions only exist once the raw landing has run:
+1. a run of the `raw` and `features` groups; 2. a backfill of every playlist partition of the
+partitioned assets (one run: they have BackfillPolicy.single_run); 3. the unpartitioned
+assets downstream of them (reports/index, analytics/views). The sensor that would build new
+playlists by itself is turned off first, so that these three launches are the only runs.
+Then Chromium opens the asset graph and one report's partition page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pytest
+
+from playlist_assets.instance import prepare_instance_folder
+from playlist_assets_tests.e2e_support import (
+    REPO_ROOT,
+    AssetNode,
+    DagsterDev,
+    all_runs,
+    asset_nodes,
+    launch_all_partitions_backfill,
+    launch_asset_run,
+    start_dagster_dev,
+    stop_running_sensors,
+    wait_for_backfill,
+    wait_for_run,
+    wait_until_ready,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.e2e
+
+# Small enough to build in seconds, large enough to have clustered and unclustered playlists.
+DEMO_PLAYLISTS = 12
+DEMO_TRACKS = 40
+MIN_TRACKS_TO_CLUSTER = 6  # README: "with fewer than 6 tracks in all it is not clustered"
+FIRST_GROUPS = {"raw", "features"}
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",  # the tests may run as root (CI does), where the sandbox refuses to start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # This machine has no network: without these Chromium keeps dialling Google's services.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+UI_TIMEOUT_MS = 30_000
+
+
+@dataclass
+class E2EEnvironment:
+    server: DagsterDev
+    warehouse: Path
+    reports: Path
+    dagster_home: Path
+
+
+@dataclass
+class BuiltGraph:
+    env: E2EEnvironment
+    nodes: list[AssetNode]
+    run_ids: list[str]
+    backfill_id: str
+    backfill_partitions: int | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def e2e_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEnvironment]:
+    """A `dagster dev` on a fresh instance, warehouse and reports folder; always stopped after."""
+    root = tmp_path_factory.mktemp("e2e")
+    dagster_home = root / "dagster_home"
+    # prepare_instance_folder also points this process's DAGSTER_HOME at the folder: undo that,
+    # so the tests that run after these do not find our instance.
+    previous_home = os.environ.get("DAGSTER_HOME")
+    try:
+        prepare_instance_folder(dagster_home)
+    finally:
+        if previous_home is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous_home
+    warehouse = root / "warehouse" / "playlists.duckdb"
+    reports = root / "reports"
+    # A developer's own settings (a Spotify source, another DAGSTER_HOME) must not leak in:
+    # every other setting takes its offline default.
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PLAYLIST_ASSETS_", "DAGSTER_"))}
+    env = {
+        **inherited,
+        "DAGSTER_HOME": str(dagster_home),
+        "PLAYLIST_ASSETS_WAREHOUSE": str(warehouse),
+        "PLAYLIST_ASSETS_REPORTS": str(reports),
+        "PLAYLIST_ASSETS_SOURCE": "demo",
+        "PLAYLIST_ASSETS_DEMO_PLAYLISTS": str(DEMO_PLAYLISTS),
+        "PLAYLIST_ASSETS_DEMO_TRACKS": str(DEMO_TRACKS),
+    }
+    server = start_dagster_dev(REPO_ROOT / "workspace.yaml", root / "dagster_dev.log", env)
+    try:
+        wait_until_ready(server, timeout_s=120)
+        yield E2EEnvironment(server, warehouse, reports, dagster_home)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def built_graph(e2e_env: E2EEnvironment) -> BuiltGraph:
+    """The whole graph, every playlist, launched over GraphQL as a person would from the UI."""
+    server = e2e_env.server
+    # The sensor that follows the library would request a run per new playlist as soon as raw
+    # lands, racing the backfill for the same partitions (and the one-writer pool): this test
+    # is about the steps a person takes by hand, so it is off, as a person can turn it off.
+    stop_running_sensors(server)
+    nodes = asset_nodes(server)
+    first = [n.path for n in nodes if n.group in FIRST_GROUPS]
+    partitioned = [n.path for n in nodes if n.partitioned]
+    last = [n.path for n in nodes if not n.partitioned and n.group not in FIRST_GROUPS]
+    seconds: dict[str, float] = {}
+
+    started = time.monotonic()
+    first_run = launch_asset_run(server, first)
+    wait_for_run(server, first_run, timeout_s=180)
+    seconds["raw + features run"] = time.monotonic() - started
+
+    started = time.monotonic()
+    backfill_id = launch_all_partitions_backfill(server, partitioned)
+    # The daemon looks at backfills every 30 s: up to a minute of this is waiting for its ticks.
+    backfill = wait_for_backfill(server, backfill_id, timeout_s=300)
+    seconds["partition backfill"] = time.monotonic() - started
+
+    started = time.monotonic()
+    last_run = launch_asset_run(server, last)
+    wait_for_run(server, last_run, timeout_s=180)
+    seconds["index + views run"] = time.monotonic() - started
+
+    return BuiltGraph(
+        env=e2e_env,
+        nodes=nodes,
+        run_ids=[first_run, *backfill.run_ids, last_run],
+        backfill_id=backfill_id,
+        backfill_partitions=backfill.num_partitions,
+        seconds=seconds,
+    )
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    # Read-only and closed at once: the server's runs are the warehouse's only writers.
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_graph_is_split_into_the_three_launches_the_readme_describes(built_graph: BuiltGraph) -> None:
+    keys = {"/".join(n.path): n for n in built_graph.nodes}
+    assert {k for k, n in keys.items() if n.partitioned} == {
+        "analytics/playlist_clusters",
+        "analytics/clusters",
+        "analytics/playlist_clusterings",
+        "analytics/unclustered_entries",
+        "reports/clusters_scatter",
+        "reports/overview",
+        "analytics/cluster_reports",
+    }
+    assert {k for k, n in keys.items() if not n.partitioned and n.group not in FIRST_GROUPS} == {
+        "reports/index",
+        "analytics/views",
+    }
+    # single_run backfill policy: every partition of every partitioned asset in one run.
+    assert built_graph.backfill_partitions == DEMO_PLAYLISTS
+    assert len(built_graph.run_ids) == 3, built_graph.run_ids
+    # Nothing else ran beside them (a sensor or automation would show up here).
+    runs = all_runs(built_graph.env.server)
+    assert {r["runId"] for r in runs} == set(built_graph.run_ids), runs
+    assert {r["status"] for r in runs} == {"SUCCESS"}, runs
+    print("e2e stage durations: " + ", ".join(f"{k} {v:.1f} s" for k, v in built_graph.seconds.items()))
+
+
+def test_warehouse_and_report_files_of_every_playlist(built_graph: BuiltGraph) -> None:
+    warehouse, reports = built_graph.env.warehouse, built_graph.env.reports
+    playlists = query(warehouse, "SELECT count(*) FROM raw.playlists")[0][0]
+    assert playlists == DEMO_PLAYLISTS
+
+    rows = query(
+        warehouse,
+        """SELECT p.playlist_id, p.name, c.clustered, c.n_tracks, r.report_path, r.image_path
+           FROM raw.playlists p
+           JOIN analytics.playlist_clusterings c USING (playlist_id)
+           LEFT JOIN analytics.cluster_reports r USING (playlist_id)""",
+    )
+    assert len(rows) == DEMO_PLAYLISTS, "every playlist has a clustering row"
+    clustered = [r for r in rows if r[2]]
+    # The demo library has small and empty playlists on purpose: both cases must be seen here.
+    assert 0 < len(clustered) < DEMO_PLAYLISTS
+    for pid, name, is_clustered, n_tracks, report_path, image_path in rows:
+        assert report_path, f"{name!r} ({pid}) has no row in analytics.cluster_reports"
+        assert (reports / report_path).is_file(), report_path
+        assert bool(is_clustered) == (n_tracks >= MIN_TRACKS_TO_CLUSTER), (name, n_tracks)
+        if is_clustered:
+            text = (reports / report_path).read_text(encoding="utf-8")
+            assert text.startswith("# Clusters in "), report_path
+            png = (reports / image_path).read_bytes()
+            assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000, image_path
+        else:
+            assert image_path is None, f"{name!r} is not clustered but has a plot"
+
+    index = (reports / "README.md").read_text(encoding="utf-8")
+    for _, _, _, _, report_path, _ in clustered:
+        assert report_path in index, f"the index does not link {report_path}"
+    views = query(warehouse, "SELECT count(*) FROM information_schema.views WHERE table_schema = 'analytics'")
+    assert views[0][0] >= 1
+
+
+# --- the UI in a real browser ---------------------------------------------------------------
+
+
+def chromium_or_skip() -> str:
+    """Debian's Chromium and the playwright package, or skip saying what is missing.
+
+    In CI (CI=true) a missing browser fails instead: there a skip would hide that the UI was
+    never tested.
+    """
+    executable = os.environ.get("PLAYLIST_ASSETS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "the browser tests need the `playwright` package (pip install playwright; no `playwright install`)"
+    if reason is None and not Path(executable).is_file():
+        reason = f"the browser tests need Chromium at {executable} (apt-get install chromium)"
+    if reason is None:
+        return executable
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium_executable() -> str:
+    return chromium_or_skip()
+
+
+@pytest.fixture
+def page(chromium_executable: str, built_graph: BuiltGraph, tmp_path: Path) -> Iterator[Page]:
+    from playwright.sync_api import sync_playwright
+
+    # The UI greets a fresh instance on localhost with a newsletter dialog over the page; mark it
+    # seen the way the dialog's own "Skip" does, so screenshots show the page.
+    built_graph.env.server.graphql("mutation { setNuxSeen }")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium-profile"),
+            executable_path=chromium_executable,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            context.set_default_timeout(UI_TIMEOUT_MS)
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def expand_all_groups(page: Page, shown_when_expanded: str, attempts: int = 3) -> None:
+    """Unfold the graph's asset groups (large graphs open folded) with the page's own Alt+E.
+
+    The key does nothing until the graph has mounted, and it toggles: so press it only while
+    the asset is not shown, and give each press time to lay the graph out before the next.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # The toolbar above the graph comes with the graph, and with it the shortcut.
+    page.get_by_role("button", name=re.compile(r"Materialize all")).wait_for()
+    asset = page.get_by_text(shown_when_expanded, exact=True).first
+    for _ in range(attempts):
+        if asset.is_visible():
+            return
+        page.keyboard.press("Alt+e")
+        try:
+            asset.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{shown_when_expanded!r} never appeared in the asset graph after {attempts} tries")
+
+
+@pytest.mark.usefixtures("chromium_executable")  # first, so a missing browser skips before the build
+def test_asset_graph_page_shows_every_stage(page: Page, built_graph: BuiltGraph, tmp_path: Path) -> None:
+    page.goto(f"{built_graph.env.server.url}/asset-groups")
+    try:
+        page.get_by_text("Global asset lineage").wait_for()
+        for group in ("raw", "features", "analytics", "reports"):
+            page.get_by_text(group, exact=True).first.wait_for()
+        expand_all_groups(page, shown_when_expanded="playlist_clusters")
+        # Names short enough not to be cut with an ellipsis in a graph node.
+        for name in ("playlists", "track_features", "playlist_clusters", "clusters_scatter", "overview", "index"):
+            page.get_by_text(name, exact=True).first.wait_for()
+    finally:
+        page.screenshot(path=str(tmp_path / "asset_graph.png"))
+
+
+@pytest.mark.usefixtures("chromium_executable")
+def test_report_partition_page_shows_the_rendered_report(page: Page, built_graph: BuiltGraph, tmp_path: Path) -> None:
+    # A playlist whose name reads the same in Markdown and on the page, and is not shared.
+    names = query(
+        built_graph.env.warehouse,
+        """SELECT p.playlist_id, p.name FROM raw.playlists p
+           JOIN analytics.playlist_clusterings c USING (playlist_id) WHERE c.clustered
+           AND p.name IN (SELECT name FROM raw.playlists GROUP BY name HAVING count(*) = 1)
+           ORDER BY p.playlist_id""",
+    )
+    plain = [(pid, name) for pid, name in names if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ]*", name)]
+    assert plain, f"no clustered playlist with a plain, unique name among {names}"
+    partition, name = plain[0]
+
+    page.goto(f"{built_graph.env.server.url}/assets/reports/overview?view=partitions&partition={partition}")
+    try:
+        # The report is Markdown metadata of the partition's materialization, opened from its row.
+        page.get_by_text("Show Markdown").first.click()
+        page.get_by_role("heading", name=f"Clusters in {name}", exact=True).wait_for()
+        page.get_by_role("heading", name="Cluster #1", exact=True).wait_for()
+    finally:
+        page.screenshot(path=str(tmp_path / "report_partition.png"))
