@@ -1,0 +1,65 @@
+"""Four runs writing the warehouse at once: none fails on the DuckDB lock, no row is lost."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import dagster as dg
+import duckdb
+
+from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.instance import prepare_instance_folder
+from playlist_assets.pipeline import materialize_everything
+from playlist_assets_tests.conftest import make_settings
+
+RUN_RANGE = textwrap.dedent("""
+    import sys
+    import dagster as dg
+    from playlist_assets.assets.automation import PER_PLAYLIST
+    from playlist_assets.assets.partitions import range_tags
+    from playlist_assets.definitions import ASSETS, resources_for
+    from playlist_assets.settings import Settings
+    result = dg.materialize(
+        ASSETS, selection=PER_PLAYLIST, instance=dg.DagsterInstance.get(),
+        resources=resources_for(Settings.from_env()), tags=range_tags(sys.argv[1], sys.argv[2]),
+        raise_on_error=False,
+    )
+    sys.exit(0 if result.success else 1)
+""")
+
+
+def table_rows(settings) -> dict[str, int]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        return {
+            t: conn.execute(f"SELECT count(*) FROM analytics.{t}").fetchall()[0][0]
+            for t in ("playlist_clusters", "clusters", "playlist_clusterings", "unclustered_entries", "cluster_reports")
+        }
+
+
+def test_four_concurrent_runs_take_turns_and_lose_nothing(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
+    prepare_instance_folder(settings.dagster_home)  # the project's dagster.yaml: one writer slot
+    instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    before = table_rows(settings)
+    keys = instance.get_dynamic_partitions(PLAYLISTS.name)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(settings.dagster_home),
+        "PLAYLIST_ASSETS_WAREHOUSE": str(settings.warehouse),
+        "PLAYLIST_ASSETS_REPORTS": str(settings.reports),
+        "PLAYLIST_ASSETS_DEMO_PLAYLISTS": "12",
+        "PLAYLIST_ASSETS_DEMO_TRACKS": "30",
+    }
+    runs = [
+        subprocess.Popen([sys.executable, "-c", RUN_RANGE, keys[i], keys[i + 2]], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for i in (0, 3, 6, 9)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], "\n".join(o[-2000:] for o in outputs)
+    assert not any("lock" in o.lower() and "error" in o.lower() for o in outputs)
+    assert table_rows(settings) == before
