@@ -53,7 +53,8 @@ daily_refresh = dg.ScheduleDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Adds a partition for each new playlist, deletes those of removed playlists, and requests "
-        "a report run for each playlist whose snapshot changed since its report."
+        "report runs for exactly the playlists whose snapshot changed since their report (one run "
+        "per contiguous stretch of partitions); then rebuilds the index."
     ),
 )
 def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_db: WarehouseResource):
@@ -70,12 +71,12 @@ def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_
     except WarehouseBusyError:
         return dg.SkipReason("The warehouse is busy (a run is writing); trying again shortly.")
 
-    known = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
-    new = sorted(set(snapshots) - known)
-    gone = sorted(known - set(snapshots))
+    known = context.instance.get_dynamic_partitions(PLAYLISTS.name)
+    new = sorted(set(snapshots) - set(known))
+    gone = sorted(set(known) - set(snapshots))
     # One run per contiguous stretch of stale partitions (a single-run backfill), not one run
     # per playlist: a fresh library of a thousand playlists is one run, not a thousand.
-    ordered = [k for k in context.instance.get_dynamic_partitions(PLAYLISTS.name) if k in snapshots] + new
+    ordered = [k for k in known if k in snapshots] + new
     requests = []
     for first, last in contiguous_stretches(ordered, set(stale)):
         chosen = ordered[ordered.index(first) : ordered.index(last) + 1]
