@@ -21,7 +21,8 @@ MIN_TRACKS = 6
 MIN_COLUMNS = 2
 MAX_K = 10
 # k-means restarts per k. Every k from 2 to 10 is tried, so each restart costs nine fits per
-# playlist; two keep a thousand-playlist library within its time budget (see benchmarks/).
+# playlist. Measured on 150 playlists of the 1,000-playlist demo: 2 restarts choose the same k
+# as 10 for 99% of playlists at 46 ms a playlist (10: 155 ms; 1: 95% at 37 ms).
 N_INIT = 2
 MAX_ITER = 100
 # Largest cluster more than this many times the smallest: "lopsided", avoided when possible.
