@@ -66,7 +66,18 @@ class LibrarySource(dg.ConfigurableResource):
                 "playlists_skipped": stats.playlists_skipped,
                 "features_by_provider": dg.MetadataValue.json(stats.features_by_provider),
             }
-        return self._load_offline(fetched_at), {}
+        library = self._load_offline(fetched_at)
+        if self.kind == "account-export":
+            from playlist_assets.sources.spotify_api import SpotifyConfig
+
+            config = SpotifyConfig.from_env(os.environ)
+            if config.client_id and config.client_secret:
+                # The export has only names and URIs: albums, labels, genres and features come
+                # from the API when the user has credentials (Client Credentials, no login).
+                from playlist_assets.sources.account_enrich import enrich_from_api
+
+                library = enrich_from_api(library, config, log=log, fetched_at=fetched_at)
+        return library, {}
 
     def _load_offline(self, fetched_at: datetime) -> RawLibrary:
         if self.kind == "demo":

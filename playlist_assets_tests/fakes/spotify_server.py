@@ -32,6 +32,8 @@ _ROUTES = (
     (re.compile(r"^/v1/artists$"), "GET /v1/artists?ids=", "_artists"),
     (re.compile(r"^/v1/artists/(?P<id>[^/]+)$"), "GET /v1/artists/{id}", "_artist"),
     (re.compile(r"^/v1/audio-features$"), "GET /v1/audio-features?ids=", "_audio_features"),
+    (re.compile(r"^/v1/tracks$"), "GET /v1/tracks?ids=", "_tracks"),
+    (re.compile(r"^/v1/tracks/(?P<id>[^/]+)$"), "GET /v1/tracks/{id}", "_track"),
     (re.compile(r"^/api/token$"), "POST /api/token", "_token"),
 )
 
@@ -50,7 +52,7 @@ class FakeSpotify(FakeHttpServer):
         *,
         faults: FaultPlan | None = None,
         audio_features_forbidden: bool = False,    # apps registered after 2024-11-27
-        batch_endpoints_missing: bool = False,     # /albums?ids= and /artists?ids= answer 404
+        batch_endpoints_missing: bool = False,     # /albums?ids=, /artists?ids=, /tracks?ids= answer 404
         forbid_unowned_playlists: bool = False,    # development mode: others' playlists answer 403
         legacy_entries: bool = False,              # entries carry `track`, as before 2026
     ) -> None:
@@ -236,3 +238,26 @@ class FakeSpotify(FakeHttpServer):
         if isinstance(ids, Answer):
             return ids
         return Answer(200, {"audio_features": [self.payload.audio_features.get(i) for i in ids]})
+
+    # -- full track objects (GET /tracks), for sources that know only track IDs ----------------
+    def full_tracks(self) -> dict[str, dict]:
+        """The payload's track objects by ID: those of the entries, liked and top lists."""
+        streams = (
+            [entry.get("item") or entry.get("track")
+             for items in self.payload.playlist_items.values() for entry in items],
+            [saved.get("track") for saved in self.payload.saved_tracks],
+            [track for ranked in self.payload.top_tracks.values() for track in ranked],
+        )
+        found: dict[str, dict] = {}
+        for stream in streams:
+            for track in stream:
+                if track and track.get("id") and track.get("type", "track") == "track" and not track.get("is_local"):
+                    found.setdefault(track["id"], track)
+        return found
+
+    def _tracks(self, request: Request, caller: str) -> Answer:
+        return self._catalog(request, self.full_tracks(), "tracks", 50)
+
+    def _track(self, request: Request, caller: str, id: str) -> Answer:
+        track = self.full_tracks().get(id)
+        return Answer(200, track) if track else Answer(404, error_body(404, "Resource not found"))
