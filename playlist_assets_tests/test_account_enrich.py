@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -12,31 +11,16 @@ import requests
 
 from playlist_assets.sources.account_enrich import enrich_from_api
 from playlist_assets.sources.account_export import read_account_export
-from playlist_assets.sources.demo import demo_payload
 from playlist_assets.sources.library import RawLibrary
 from playlist_assets.sources.spotify_api import SpotifyConfig
 from playlist_assets.sources.spotify_http import SpotifyError
-from playlist_assets.sources.spotify_objects import SpotifyPayload, entry_item, library_from_payload
+from playlist_assets.sources.spotify_objects import SpotifyPayload, entry_item
+from playlist_assets_tests.test_spotify_source import T0, expected, no_sleep, payload  # noqa: F401 (fixtures)
 from playlist_assets_tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeSpotify, Fault, FaultPlan
 
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
 UNKNOWN_ID = "0unknownTrack000000000"   # 22 base-62 characters no payload has
 UNKNOWN = {"trackName": "Not On Spotify", "artistName": "Nobody Known", "albumName": "Nowhere",
            "trackUri": f"spotify:track:{UNKNOWN_ID}"}
-
-
-def no_sleep(seconds: float) -> None:
-    pass
-
-
-@pytest.fixture(scope="module")
-def payload() -> SpotifyPayload:
-    return demo_payload()
-
-
-@pytest.fixture(scope="module")
-def expected(payload) -> RawLibrary:
-    return library_from_payload(payload, source="demo", fetched_at=T0)
 
 
 def _export_item(track: dict | None) -> dict:

@@ -26,11 +26,11 @@ import requests
 
 from playlist_assets.sources.feature_providers import collect_features, providers_from_names
 from playlist_assets.sources.library import RawLibrary
-from playlist_assets.sources.spotify_api import SpotifyConfig
+from playlist_assets.sources.spotify_api import SpotifyConfig, api_session
 from playlist_assets.sources.spotify_auth import app_auth
 from playlist_assets.sources.spotify_catalog import ALBUMS, ARTISTS, CatalogKind, CatalogReader, due_ids
 from playlist_assets.sources.spotify_client import SpotifyApi
-from playlist_assets.sources.spotify_http import HttpRefused, RetryPolicy, SpotifyError, install_log_filter
+from playlist_assets.sources.spotify_http import RetryPolicy
 from playlist_assets.sources.spotify_merge import merge_catalog
 from playlist_assets.sources.spotify_objects import SpotifyPayload, library_from_payload
 
@@ -85,19 +85,9 @@ def enrich_from_api(
     tracks and listening are returned as they are. `fetched_at` (default: now) stamps the
     albums and artists read. Raises SpotifyError (one sentence saying what to do).
     """
-    install_log_filter()
     fetched_at = fetched_at or datetime.now(UTC)
-    policy = RetryPolicy("Spotify", config.max_retry_after_s, sleep)
-    with requests.Session() as session:
-        api = SpotifyApi(app_auth(config, session), session, policy, config.api_base, config.requests_timeout_s)
-        recco_policy = RetryPolicy("ReccoBeats", config.max_retry_after_s, sleep, requests=policy.requests)
-        try:
-            enriched, summary = _Enrichment(config, api, library, fetched_at, log).run(session, recco_policy)
-        except HttpRefused as refused:
-            raise SpotifyError(
-                f"Spotify refused {refused.endpoint} (HTTP {refused.status}): check the app's settings "
-                "in the Spotify developer dashboard, or try again later."
-            ) from None
+    with api_session(config, app_auth, sleep) as (api, session, policy, recco_policy):
+        enriched, summary = _Enrichment(config, api, library, fetched_at, log).run(session, recco_policy)
     total = sum(policy.requests.values())
     log(f"Spotify: {summary}; {total} requests, {policy.retries + recco_policy.retries} retried.")
     return enriched

@@ -13,7 +13,8 @@ one GET /playlists/{id} per playlist replaces the /me/playlists pages.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -115,6 +116,26 @@ class FetchStats:
         return sum(self.requests.values())
 
 
+@contextmanager
+def api_session(
+    config: SpotifyConfig, auth: Callable, sleep: Callable[[float], None]
+) -> Iterator[tuple[SpotifyApi, requests.Session, RetryPolicy, RetryPolicy]]:
+    """The client every Spotify read goes through: one HTTP session, our retry policy (shared
+    request counts with ReccoBeats'), and a refused request turned into one sentence."""
+    install_log_filter()
+    policy = RetryPolicy("Spotify", config.max_retry_after_s, sleep)
+    with requests.Session() as session:
+        api = SpotifyApi(auth(config, session), session, policy, config.api_base, config.requests_timeout_s)
+        recco_policy = RetryPolicy("ReccoBeats", config.max_retry_after_s, sleep, requests=policy.requests)
+        try:
+            yield api, session, policy, recco_policy
+        except HttpRefused as refused:
+            raise SpotifyError(
+                f"Spotify refused {refused.endpoint} (HTTP {refused.status}): check the app's settings "
+                "in the Spotify developer dashboard, or try again later."
+            ) from None
+
+
 def fetch_library(
     config: SpotifyConfig,
     *,
@@ -127,20 +148,10 @@ def fetch_library(
 
     Raises SpotifyError (one sentence saying what to do) for anything the user must act on.
     """
-    install_log_filter()
     previous = _usable(previous, log)
-    policy = RetryPolicy("Spotify", config.max_retry_after_s, sleep)
-    with requests.Session() as session:
-        auth = app_auth(config, session) if config.playlist_refs else user_auth(config, session)
-        api = SpotifyApi(auth, session, policy, config.api_base, config.requests_timeout_s)
-        recco_policy = RetryPolicy("ReccoBeats", config.max_retry_after_s, sleep, requests=policy.requests)
-        try:
-            library, stats = _Ingest(config, api, previous, fetched_at, log).run(session, recco_policy)
-        except HttpRefused as refused:
-            raise SpotifyError(
-                f"Spotify refused {refused.endpoint} (HTTP {refused.status}): check the app's settings "
-                "in the Spotify developer dashboard, or try again later."
-            ) from None
+    auth = app_auth if config.playlist_refs else user_auth
+    with api_session(config, auth, sleep) as (api, session, policy, recco_policy):
+        library, stats = _Ingest(config, api, previous, fetched_at, log).run(session, recco_policy)
     stats.requests = dict(policy.requests)
     stats.retries, stats.waited_s = policy.retries + recco_policy.retries, policy.waited_s + recco_policy.waited_s
     log(f"Spotify: {stats.playlists_listed} playlists ({stats.playlists_fetched} read, {stats.playlists_unchanged} "
