@@ -4,22 +4,52 @@ from __future__ import annotations
 
 from pathlib import Path
 
+HEADER = "# Written by playlist-assets; edit freely, it is not overwritten.\n"
+
 # Writers of the DuckDB file share a pool of one slot (see assets/partitions.WAREHOUSE_POOL),
 # so runs launched side by side from the UI take turns instead of failing on the file lock.
-DAGSTER_YAML = """\
-# Written by playlist-assets; edit freely, it is not overwritten.
+# The event log is Dagster's SQLite log in its usual place, written in batches
+# (playlist_assets/event_log.py says why).
+TEMPLATE = (
+    HEADER
+    + """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+event_log_storage:
+  module: playlist_assets.event_log
+  class: BatchedSqliteEventLogStorage
+  config:
+    base_dir: {event_log_dir}
+"""
+)
+
+# What earlier versions wrote; a file still exactly like this was never edited by its user
+# and is brought up to date.
+PREVIOUS_TEMPLATE = (
+    HEADER
+    + """\
 telemetry:
   enabled: false
 concurrency:
   pools:
     default_limit: 1
 """
+)
+
+
+def dagster_yaml(dagster_home: Path) -> str:
+    # Dagster resolves a relative base_dir against the working directory, so it is absolute.
+    event_log_dir = (dagster_home / "history" / "runs").resolve()
+    return TEMPLATE.format(event_log_dir=event_log_dir)
 
 
 def prepare_instance_folder(dagster_home: Path) -> Path:
-    """Create the folder and its dagster.yaml if missing."""
+    """Create the folder and its dagster.yaml if missing, or update an untouched old one."""
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML)
+    if not config.exists() or config.read_text() == PREVIOUS_TEMPLATE:
+        config.write_text(dagster_yaml(dagster_home))
     return dagster_home

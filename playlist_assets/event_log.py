@@ -1,0 +1,161 @@
+"""The Dagster event log of the instance folder, with partition events written in batches.
+
+One run over every playlist records two events per partition for each per-playlist asset
+(planned, then materialized), and every per-partition metadata entry looks the partition up
+in the same storage. Dagster's SQLite event log builds a new database engine for every one of
+these accesses and commits twice for every single event, about 20 ms an event on this
+project's machines: at 1,000 playlists that was most of a full run. This storage keeps the
+engines it built (they hold no open connection, so nothing is shared between processes or
+kept locked) and, as Dagster already groups partition events into batches when
+`DAGSTER_EVENT_BATCH_SIZE` is set, writes each batch in one transaction per database file.
+The rows are exactly the ones Dagster's own storage writes, so the UI, the daemon, sensors and
+staleness read them unchanged.
+
+Every per-partition metadata entry also makes Dagster list the playlist partitions again (to
+check the partition is in the run): thousands of identical queries in one run. The list is
+kept for a second, and dropped at once when this process adds or deletes a partition.
+
+`playlist_assets.instance` names this class in the dagster.yaml it writes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from dagster._core.events import ASSET_EVENTS
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlalchemy_compat import db_result
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
+# Large enough that a run over a whole library sends each asset's partitions as one batch.
+DEFAULT_BATCH_SIZE = "2000"
+# The index plus the few runs being written or watched; a webserver reading many old runs
+# does not keep an engine for each.
+KEPT_ENGINES = 8
+# Long enough to serve the thousands of look-ups of one run step; short enough that partitions
+# added by another process (the sensor in the daemon) are seen at once by a person or a run.
+PARTITIONS_FRESH_SECONDS = 1.0
+
+
+def _is_indexed_asset_event(event: EventLogEntry) -> bool:
+    return (
+        event.is_dagster_event
+        and event.dagster_event_type in ASSET_EVENTS
+        and event.get_dagster_event().asset_key is not None
+    )
+
+
+class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
+    """SQLite event log storage that writes a batch of asset events in two transactions."""
+
+    def __init__(self, base_dir: str, inst_data=None):
+        self._engines: OrderedDict[str, Engine] = OrderedDict()
+        self._tables_present: set[str] = set()
+        # partitions definition name -> (when read, keys in order, the same keys as a set)
+        self._partitions: dict[str, tuple[float, list[str], frozenset[str]]] = {}
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):  # type: ignore[override]
+        # Batching is decided per process by this variable; an instance using this storage
+        # wants it, and a value the user set is kept.
+        os.environ.setdefault(BATCH_SIZE_VARIABLE, DEFAULT_BATCH_SIZE)
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        # As the base storage does, but with the shard's engine kept between calls.
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=NullPool,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
+                self._engines[shard] = engine
+                if len(self._engines) > KEPT_ENGINES:
+                    self._engines.popitem(last=False)[1].dispose()
+            self._engines.move_to_end(shard)
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        # Asked once per stored event and answered by opening a new engine each time; a table
+        # that exists does not go away while the instance is running.
+        if table_name in self._tables_present:
+            return True
+        present = super().has_table(table_name)
+        if present:
+            self._tables_present.add(table_name)
+        return present
+
+    def _fresh_partitions(self, name: str) -> tuple[list[str], frozenset[str]]:
+        cached = self._partitions.get(name)
+        now = time.monotonic()
+        if cached is None or now - cached[0] > PARTITIONS_FRESH_SECONDS:
+            keys = list(super().get_dynamic_partitions(name))
+            cached = (now, keys, frozenset(keys))
+            self._partitions[name] = cached
+        return cached[1], cached[2]
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        return list(self._fresh_partitions(partitions_def_name)[0])
+
+    def has_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> bool:
+        return partition_key in self._fresh_partitions(partitions_def_name)[1]
+
+    def add_dynamic_partitions(self, partitions_def_name: str, partition_keys) -> None:
+        self._partitions.pop(partitions_def_name, None)
+        super().add_dynamic_partitions(partitions_def_name, partition_keys)
+        self._partitions.pop(partitions_def_name, None)
+
+    def delete_dynamic_partition(self, partitions_def_name: str, partition_key: str) -> None:
+        self._partitions.pop(partitions_def_name, None)
+        super().delete_dynamic_partition(partitions_def_name, partition_key)
+        self._partitions.pop(partitions_def_name, None)
+
+    def wipe(self) -> None:
+        self._partitions.clear()
+        super().wipe()
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        # In order: each stretch of asset events of one run is written together; anything else
+        # (asset check events come in the same batches) exactly as the base storage does.
+        stretch: list[EventLogEntry] = []
+        for event in events:
+            if stretch and (not _is_indexed_asset_event(event) or event.run_id != stretch[0].run_id):
+                self._store_asset_events(stretch)
+                stretch = []
+            if _is_indexed_asset_event(event):
+                stretch.append(event)
+            else:
+                self.store_event(event)
+        if stretch:
+            self._store_asset_events(stretch)
+
+    def _store_asset_events(self, events: list[EventLogEntry]) -> None:
+        statements = [self.prepare_insert_event(event) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        # The same rows are mirrored in the cross-run index, with the asset's latest-event
+        # bookkeeping, as the base storage does one event at a time.
+        with self.index_transaction() as conn:
+            for event, statement in zip(events, statements):
+                with db_result(conn, statement) as result:
+                    event_id = result.inserted_primary_key[0]
+                self._store_asset_event_tags(conn, [event], [event_id])
+                self._store_asset_event(conn, event, event_id)

@@ -1,0 +1,75 @@
+"""The instance folder's event log: batched writes keep every partition's history readable."""
+
+import dagster as dg
+
+from playlist_assets.event_log import BatchedSqliteEventLogStorage
+from playlist_assets.instance import PREVIOUS_TEMPLATE, prepare_instance_folder
+
+KEYS = [f"playlist-{i:02d}" for i in range(25)]
+PARTS = dg.DynamicPartitionsDefinition(name="event_log_test")
+
+
+@dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run())
+def per_partition(context: dg.AssetExecutionContext) -> None:
+    for key in context.partition_keys:
+        context.add_asset_metadata({"tracks": int(key[-2:])}, partition_key=key)
+
+
+@dg.asset_check(asset=per_partition)
+def always_passes() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def instance_in(tmp_path) -> dg.DagsterInstance:
+    prepare_instance_folder(tmp_path)
+    return dg.DagsterInstance.from_config(str(tmp_path))
+
+
+def test_a_run_over_many_partitions_records_each_with_its_metadata(tmp_path):
+    instance = instance_in(tmp_path)
+    assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+    instance.add_dynamic_partitions(PARTS.name, KEYS)
+
+    result = dg.materialize(
+        [per_partition, always_passes],
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
+    )
+
+    assert result.success
+    assert instance.get_materialized_partitions(per_partition.key) == set(KEYS)
+    # Read back through a second instance, as the webserver would: nothing lives only in memory.
+    reader = dg.DagsterInstance.from_config(str(tmp_path))
+    records = reader.fetch_materializations(per_partition.key, limit=100).records
+    tracks = {r.partition_key: r.asset_materialization.metadata["tracks"].value for r in records}
+    assert tracks == {key: int(key[-2:]) for key in KEYS}
+    planned = reader.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    assert len(planned.records) >= 1
+    check = reader.get_latest_asset_check_evaluation_record(always_passes.check_key)
+    assert check is not None and check.event.dagster_event.event_specific_data.passed  # type: ignore[union-attr]
+
+
+def test_partitions_this_process_adds_or_deletes_are_seen_at_once(tmp_path):
+    instance = instance_in(tmp_path)
+    instance.add_dynamic_partitions(PARTS.name, KEYS[:3])
+    assert instance.get_dynamic_partitions(PARTS.name) == KEYS[:3]
+    instance.add_dynamic_partitions(PARTS.name, [KEYS[3]])
+    assert instance.has_dynamic_partition(PARTS.name, KEYS[3])
+    instance.delete_dynamic_partition(PARTS.name, KEYS[0])
+    assert instance.get_dynamic_partitions(PARTS.name) == KEYS[1:4]
+    # Another process (a new instance object) reads the same list from the file.
+    assert dg.DagsterInstance.from_config(str(tmp_path)).get_dynamic_partitions(PARTS.name) == KEYS[1:4]
+
+
+def test_an_untouched_old_dagster_yaml_is_brought_up_to_date_and_an_edited_one_is_kept(tmp_path):
+    old, edited = tmp_path / "old", tmp_path / "edited"
+    for folder in (old, edited):
+        folder.mkdir()
+    (old / "dagster.yaml").write_text(PREVIOUS_TEMPLATE)
+    (edited / "dagster.yaml").write_text(PREVIOUS_TEMPLATE + "run_queue:\n  max_concurrent_runs: 2\n")
+
+    prepare_instance_folder(old)
+    prepare_instance_folder(edited)
+
+    assert "BatchedSqliteEventLogStorage" in (old / "dagster.yaml").read_text()
+    assert (edited / "dagster.yaml").read_text().endswith("max_concurrent_runs: 2\n")
