@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from playlist_assets import clustering, tables
+from playlist_assets import clustering, parallel, tables
 from playlist_assets.features import AUDIO_SET, METADATA_SET
 
 REASON_BY_KIND = {
@@ -94,18 +94,27 @@ def _too_small(n_entries: int, n_tracks: int) -> str:
     return f"The playlist has {tracks}; at least {clustering.MIN_TRACKS} are needed to form clusters."
 
 
+def _cluster_one_of(job: tuple[str, str | None, int, pl.DataFrame]) -> tuple[clustering.ClusteringResult, dict]:
+    return cluster_one(*job)
+
+
 def cluster_library(
-    playlists: pl.DataFrame, entries: pl.DataFrame, features: pl.DataFrame
+    playlists: pl.DataFrame, entries: pl.DataFrame, features: pl.DataFrame, workers: int = 1
 ) -> ClusteredLibrary:
-    """Cluster every playlist in `playlists` (rows of raw.playlists) independently."""
+    """Cluster every playlist in `playlists` (rows of raw.playlists) independently.
+
+    `workers` as in `parallel.map_in_processes` (1: in this process, 0: one per core).
+    """
     tracks = clusterable_tracks(entries).join(features, on="track_id", how="inner")
     tracks_by_playlist = tracks.partition_by("playlist_id", as_dict=True)
+    jobs = [
+        (playlist_id, snapshot_id, n_entries or 0, tracks_by_playlist.get((playlist_id,), tracks.clear()))
+        for playlist_id, snapshot_id, n_entries in playlists.select("playlist_id", "snapshot_id", "n_entries")
+        .sort("playlist_id")
+        .iter_rows()
+    ]
     memberships, cluster_rows, summaries = [], [], []
-    for playlist_id, snapshot_id, n_entries in playlists.select(
-        "playlist_id", "snapshot_id", "n_entries"
-    ).sort("playlist_id").iter_rows():
-        own = tracks_by_playlist.get((playlist_id,), tracks.clear())
-        result, summary = cluster_one(playlist_id, snapshot_id, n_entries or 0, own)
+    for (playlist_id, *_), (result, summary) in zip(jobs, parallel.map_in_processes(_cluster_one_of, jobs, workers)):
         summaries.append(summary)
         if not result.clustered:
             continue

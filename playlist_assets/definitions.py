@@ -17,7 +17,7 @@ from playlist_assets.assets.raw import raw_library
 from playlist_assets.assets.lineage import cluster_reports, reports_index
 from playlist_assets.assets.reports import clusters_scatter, overview
 from playlist_assets.assets.views import warehouse_views
-from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource
+from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource, WorkersResource
 from playlist_assets.settings import Settings
 
 ASSETS = [raw_library, track_features, playlist_clustering, clusters_scatter, overview, cluster_reports, reports_index, warehouse_views]
@@ -27,6 +27,7 @@ def resources_for(settings: Settings) -> dict:
     return {
         "warehouse_db": WarehouseResource(path=str(settings.warehouse), lock_wait_s=settings.lock_wait_s),
         "reports": ReportsResource(path=str(settings.reports)),
+        "workers": WorkersResource(processes=settings.workers),
         "source": LibrarySource(
             kind=settings.source,
             path=settings.source_path,

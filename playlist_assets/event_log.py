@@ -102,6 +102,16 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             self._tables_present.add(table_name)
         return present
 
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        # Asked by reflecting the table for every stored event; columns are only ever added.
+        key = f"asset_keys.{column_name}"
+        if key in self._tables_present:
+            return True
+        present = super()._has_asset_key_col_on_connection(conn, column_name)
+        if present:
+            self._tables_present.add(key)
+        return present
+
     def _fresh_partitions(self, name: str) -> tuple[list[str], frozenset[str]]:
         cached = self._partitions.get(name)
         now = time.monotonic()

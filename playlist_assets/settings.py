@@ -19,6 +19,7 @@ SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
     ("demo_seed", "PLAYLIST_ASSETS_DEMO_SEED", "7", "Demo library: random seed."),
     ("demo_edits", "PLAYLIST_ASSETS_DEMO_EDITS", "0", "Demo library: playlists to edit, to try a refresh."),
     ("lock_wait_s", "PLAYLIST_ASSETS_LOCK_WAIT_S", "30", "Seconds to wait for a locked warehouse."),
+    ("workers", "PLAYLIST_ASSETS_WORKERS", "0", "Processes for clustering and plots in large runs: 0 = one per CPU core, 1 = none."),
 )
 SOURCES = ("demo", "spotify", "exportify", "account-export")
 
@@ -35,6 +36,7 @@ class Settings:
     demo_seed: int
     demo_edits: int
     lock_wait_s: float
+    workers: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

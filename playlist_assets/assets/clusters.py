@@ -7,7 +7,7 @@ from playlist_assets import analysis, quality, queries, tables, warehouse
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec
 from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
-from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.assets.resources import WarehouseResource, WorkersResource
 
 CLUSTER_TABLES = (
     tables.ANALYTICS_PLAYLIST_CLUSTERS,
@@ -49,16 +49,20 @@ UPSTREAM = [["features", "track_features"], ["raw", "playlists"], ["raw", "playl
     pool=WAREHOUSE_POOL,
     name="playlist_clustering",
 )
-def playlist_clustering(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource):
+def playlist_clustering(
+    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, workers: WorkersResource
+):
     """Standardise each playlist's features, project with PCA, and group with k-means.
 
     All playlists of the run are read in one query and written in one transaction that
     replaces exactly their rows, so re-running one playlist touches nothing else.
     """
     keys = list(context.partition_keys)
+    # The warehouse is not held while clustering: SQL users and other runs can use it.
     with warehouse_db.connect() as conn:
         inputs = queries.clustering_inputs(conn, keys)
-        result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features)
+    result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers.processes)
+    with warehouse_db.connect() as conn:
         frames = {
             tables.ANALYTICS_PLAYLIST_CLUSTERS: result.playlist_clusters,
             tables.ANALYTICS_CLUSTERS: result.clusters,

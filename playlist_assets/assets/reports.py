@@ -6,11 +6,11 @@ from pathlib import Path
 import dagster as dg
 
 import playlist_assets
-from playlist_assets import files, quality, queries, report_data
+from playlist_assets import files, parallel, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION
 from playlist_assets.assets.previews import png_preview_markdown
-from playlist_assets.assets.resources import ReportsResource, WarehouseResource
+from playlist_assets.assets.resources import ReportsResource, WarehouseResource, WorkersResource
 from playlist_assets.reporting.markdown import render_report
 from playlist_assets.reporting.paths import report_path, scatter_path
 from playlist_assets.reporting.scatter import render_scatter
@@ -52,14 +52,20 @@ def _reports(warehouse_db: WarehouseResource, keys: list[str]):
     **PER_PLAYLIST,
 )
 def clusters_scatter(
-    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource
+    context: dg.AssetExecutionContext,
+    warehouse_db: WarehouseResource,
+    reports: ReportsResource,
+    workers: WorkersResource,
 ) -> None:
     """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
 
     Written to `reports/images/playlists/<slug>/clusters/clusters_scatter.png`.
     """
     root = Path(reports.path)
-    for report, scatter in _reports(warehouse_db, list(context.partition_keys)):
+    built = _reports(warehouse_db, list(context.partition_keys))
+    plotted = [scatter for _, scatter in built if scatter is not None]
+    pngs = iter(parallel.map_in_processes(render_scatter, plotted, workers.processes))
+    for report, scatter in built:
         path = root / scatter_path(report.slug)
         if scatter is None:
             path.unlink(missing_ok=True)  # an old plot must not outlive its clusters
@@ -68,7 +74,7 @@ def clusters_scatter(
                 partition_key=report.playlist_id,
             )
             continue
-        png = render_scatter(scatter)
+        png = next(pngs)
         files.write_atomic(path, png)
         context.add_asset_metadata(
             {

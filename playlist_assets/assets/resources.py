@@ -30,6 +30,12 @@ class WarehouseResource(dg.ConfigurableResource):
             yield conn
 
 
+class WorkersResource(dg.ConfigurableResource):
+    """How many processes per-playlist work may use (PLAYLIST_ASSETS_WORKERS; 0 = one per core)."""
+
+    processes: int = 0
+
+
 class ReportsResource(dg.ConfigurableResource):
     """The folder the Markdown and PNG reports are written to (PLAYLIST_ASSETS_REPORTS)."""
 

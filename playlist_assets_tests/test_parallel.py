@@ -1,0 +1,36 @@
+"""Per-playlist work spread over processes gives exactly what one process gives."""
+
+from __future__ import annotations
+
+import os
+
+from playlist_assets import analysis, features, parallel
+from playlist_assets.sources.demo import demo_library
+
+
+def pid_and_square(n: int) -> tuple[int, int]:
+    return os.getpid(), n * n
+
+
+def test_a_large_run_uses_the_asked_processes_and_keeps_the_order():
+    items = list(range(2 * parallel.MIN_ITEMS_PER_WORKER + 5))
+    out = parallel.map_in_processes(pid_and_square, items, setting=2)
+    assert [square for _, square in out] == [n * n for n in items]
+    pids = {pid for pid, _ in out}
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_a_small_run_or_one_worker_stays_in_this_process():
+    small = parallel.map_in_processes(pid_and_square, list(range(10)), setting=2)
+    single = parallel.map_in_processes(pid_and_square, list(range(200)), setting=1)
+    assert {pid for pid, _ in small + single} == {os.getpid()}
+
+
+def test_clustering_a_library_on_two_processes_equals_one():
+    library = demo_library(2 * parallel.MIN_ITEMS_PER_WORKER, 25)
+    table = features.track_features(library.tracks, library.albums, library.audio_features)
+    one = analysis.cluster_library(library.playlists, library.playlist_tracks, table, workers=1)
+    two = analysis.cluster_library(library.playlists, library.playlist_tracks, table, workers=2)
+    assert one.playlist_clusterings["clustered"].sum() > parallel.MIN_ITEMS_PER_WORKER
+    for name in ("playlist_clusters", "clusters", "playlist_clusterings", "unclustered_entries"):
+        assert getattr(one, name).equals(getattr(two, name)), name
