@@ -6,12 +6,14 @@ of a thousand playlists to a handful of round trips.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
 from playlist_assets import tables
+from playlist_assets.reporting.slugs import assign_slugs
 from playlist_assets.sources.library import RawLibrary
 from playlist_assets.warehouse import existing_columns, read_frame, scalar
 
@@ -155,3 +157,57 @@ def report_inputs(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> R
         track_details=details,
         has_score=bool(has_score),
     )
+
+
+def playlist_versions(conn: duckdb.DuckDBPyConnection, salt: str) -> dict[str, str]:
+    """A version of every playlist that changes exactly when its clusters or report could.
+
+    It covers what the per-playlist reads above take for one playlist (`clustering_inputs`,
+    `report_inputs`, the lineage's playlist row): the playlist row, its entries, and for each
+    of their tracks the feature row, the names, album, label, artists, score and liked flag;
+    plus the two things shared with the rest of the library that a report shows (its slug, and
+    whether the library has a Score). Fetch times are left out: re-reading an unchanged
+    playlist, album or artist is not a change. `salt` is mixed in so that changing what is
+    covered gives every playlist a new version. One query for the whole library.
+    """
+    content = dict(
+        conn.execute(
+            """
+            WITH credits AS (
+                SELECT ta.track_id,
+                       string_agg(to_json([ta.artist_id, a.name])::VARCHAR, ',' ORDER BY ta.position) AS artists
+                FROM raw.track_artists ta LEFT JOIN raw.artists a USING (artist_id)
+                GROUP BY ta.track_id
+            ),
+            tracks AS (
+                SELECT t.track_id,
+                       md5(to_json(struct_pack(
+                           name := t.name, album := al.name, image_url := al.image_url,
+                           label := al.label, artists := c.artists, score := l.score,
+                           liked := lt.track_id IS NOT NULL, features := f
+                       ))::VARCHAR) AS digest
+                FROM raw.tracks t
+                LEFT JOIN raw.albums al USING (album_id)
+                LEFT JOIN credits c USING (track_id)
+                LEFT JOIN raw.listening l USING (track_id)
+                LEFT JOIN raw.liked_tracks lt USING (track_id)
+                LEFT JOIN features.track_features f USING (track_id)
+            ),
+            entries AS (
+                SELECT e.playlist_id,
+                       string_agg(md5(to_json(e)::VARCHAR) || coalesce(tr.digest, '-'), ',' ORDER BY e.position) AS digests
+                FROM raw.playlist_tracks e LEFT JOIN tracks tr USING (track_id)
+                GROUP BY e.playlist_id
+            )
+            SELECT p.playlist_id, md5(to_json(p)::VARCHAR || '|' || coalesce(en.digests, ''))
+            FROM (SELECT * EXCLUDE (fetched_at) FROM raw.playlists) p
+            LEFT JOIN entries en USING (playlist_id)
+            """
+        ).fetchall()
+    )
+    slugs = assign_slugs(all_playlists(conn).rows())
+    has_score = bool(scalar(conn, "SELECT count(*) > 0 FROM raw.listening"))
+    return {
+        playlist_id: hashlib.sha256(f"{salt}|{digest}|{slugs[playlist_id]}|{has_score}".encode()).hexdigest()
+        for playlist_id, digest in sorted(content.items())
+    }

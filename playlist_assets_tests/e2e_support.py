@@ -214,6 +214,7 @@ query AssetNodes {
     assetKey { path }
     groupName
     isPartitioned
+    isMaterializable
   }
 }
 """
@@ -224,11 +225,12 @@ class AssetNode:
     path: tuple[str, ...]
     group: str
     partitioned: bool
+    materializable: bool
 
 
 def asset_nodes(server: DagsterDev) -> list[AssetNode]:
     return [
-        AssetNode(tuple(n["assetKey"]["path"]), n["groupName"], n["isPartitioned"])
+        AssetNode(tuple(n["assetKey"]["path"]), n["groupName"], n["isPartitioned"], n["isMaterializable"])
         for n in server.graphql(ASSET_NODES_QUERY)["assetNodes"]
     ]
 

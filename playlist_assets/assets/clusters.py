@@ -8,6 +8,7 @@ from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec
 from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
 from playlist_assets.assets.resources import WarehouseResource, WorkersResource
+from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 
 CLUSTER_TABLES = (
     tables.ANALYTICS_PLAYLIST_CLUSTERS,
@@ -15,7 +16,9 @@ CLUSTER_TABLES = (
     tables.ANALYTICS_PLAYLIST_CLUSTERINGS,
     tables.ANALYTICS_UNCLUSTERED_ENTRIES,
 )
-UPSTREAM = [["features", "track_features"], ["raw", "playlists"], ["raw", "playlist_tracks"]]
+# Each partition reads its own playlist, so it depends on that playlist's snapshot (same
+# partition key) rather than on the library-wide tables, which change with every landing.
+UPSTREAM = [PLAYLIST_SNAPSHOTS.key]
 
 
 @dg.multi_asset(

@@ -7,6 +7,7 @@ from playlist_assets import features, tables, warehouse
 from playlist_assets.assets.metadata import table_spec, table_written
 from playlist_assets.assets.partitions import FEATURES_CODE_VERSION, WAREHOUSE_POOL
 from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.assets.snapshots import record_changed_versions
 
 TABLE = tables.FEATURES_TRACK_FEATURES
 
@@ -25,7 +26,11 @@ TABLE = tables.FEATURES_TRACK_FEATURES
     name="track_features",
 )
 def track_features(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource):
-    """Join tracks, albums and audio features into standardisable feature columns."""
+    """Join tracks, albums and audio features into standardisable feature columns.
+
+    The last step of every library refresh, so it also records which playlists changed
+    (features/playlist_snapshots): what the per-playlist assets read is final only now.
+    """
     with warehouse_db.connect() as conn:
         frame = features.track_features(
             warehouse.read_frame(conn, "SELECT * FROM raw.tracks"),
@@ -33,6 +38,7 @@ def track_features(context: dg.AssetExecutionContext, warehouse_db: WarehouseRes
             warehouse.read_frame(conn, "SELECT * FROM raw.audio_features"),
         )
         warehouse.replace_tables(conn, {TABLE: frame}, log=context.log.info)
+        changed = record_changed_versions(context, conn)
     with_features = int(frame["has_audio_features"].sum())
     return dg.MaterializeResult(
         metadata={
@@ -40,5 +46,6 @@ def track_features(context: dg.AssetExecutionContext, warehouse_db: WarehouseRes
             "tracks_with_audio_features": with_features,
             "tracks_without_audio_features": frame.height - with_features,
             "feature_set": tables.FEATURE_SET_VERSION,
+            "playlists_changed": changed,
         }
     )

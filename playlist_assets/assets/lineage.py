@@ -11,6 +11,7 @@ from playlist_assets.assets.metadata import table_spec
 from playlist_assets.assets.partitions import INDEX_CODE_VERSION, LINEAGE_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
 from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYLIST, SCATTER_KEY, slugs_of_library
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
+from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.reporting.markdown import render_index
 from playlist_assets.reporting.model import IndexEntry
 from playlist_assets.reporting.paths import report_path, scatter_path
@@ -25,7 +26,7 @@ LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
             group_name="reports",
             kinds={"duckdb"},
             code_version=LINEAGE_CODE_VERSION,
-            deps=[SCATTER_KEY, OVERVIEW_KEY, ["raw", "playlists"], ["analytics", "playlist_clusterings"]],
+            deps=[SCATTER_KEY, OVERVIEW_KEY, PLAYLIST_SNAPSHOTS.key, ["analytics", "playlist_clusterings"]],
             partitions_def=PLAYLISTS,
             metadata={"partition_expr": "playlist_id"},
         )

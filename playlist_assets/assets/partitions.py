@@ -7,6 +7,8 @@ PLAYLISTS = dg.DynamicPartitionsDefinition(name="playlists")
 # Code versions: bump when an asset's output would change for the same inputs.
 RAW_CODE_VERSION = "raw-v1"
 FEATURES_CODE_VERSION = "features-v1"
+# What a playlist snapshot covers (queries.playlist_versions); bumping it makes every playlist unsynced.
+SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
 CLUSTERING_CODE_VERSION = "clustering-v1"
 SCATTER_CODE_VERSION = "scatter-v1"
 MARKDOWN_CODE_VERSION = "markdown-v1"

@@ -11,6 +11,7 @@ from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION
 from playlist_assets.assets.previews import png_preview_markdown
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource, WorkersResource
+from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.reporting.markdown import render_report
 from playlist_assets.reporting.paths import report_path, scatter_path
 from playlist_assets.reporting.scatter import render_scatter
@@ -22,6 +23,9 @@ CLUSTER_KEYS = [
     ["analytics", "playlist_clusterings"],
     ["analytics", "unclustered_entries"],
 ]
+# The reports also show what the clusters do not hold (track names, albums, artists, likes), so
+# they depend on the playlist's snapshot directly: a renamed track makes its reports unsynced.
+REPORT_INPUTS = [*CLUSTER_KEYS, PLAYLIST_SNAPSHOTS.key]
 SCATTER_KEY = dg.AssetKey(["reports", "clusters_scatter"])
 OVERVIEW_KEY = dg.AssetKey(["reports", "overview"])
 CODE_VERSION = (
@@ -45,7 +49,7 @@ def _reports(warehouse_db: WarehouseResource, keys: list[str]):
 
 @dg.asset(
     key=SCATTER_KEY,
-    deps=CLUSTER_KEYS,
+    deps=REPORT_INPUTS,
     group_name="reports",
     kinds={"matplotlib", "png"},
     code_version=SCATTER_CODE_VERSION,
@@ -89,7 +93,7 @@ def clusters_scatter(
 
 @dg.asset(
     key=OVERVIEW_KEY,
-    deps=[*CLUSTER_KEYS, SCATTER_KEY],
+    deps=[*REPORT_INPUTS, SCATTER_KEY],
     group_name="reports",
     kinds={"markdown"},
     code_version=MARKDOWN_CODE_VERSION,

@@ -1,0 +1,72 @@
+"""features/playlist_snapshots: a data version per playlist partition, for Dagster's "unsynced".
+
+Depending on the library-wide tables would tie every playlist partition to every landing;
+depending on this asset's partition of the same key ties each one to its own playlist.
+"""
+
+import dagster as dg
+# The event tag Dagster reads a data version from; observations of a partitioned observable
+# asset (DataVersionsByPartition) and the REST API's `data_version` field are recorded with it.
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
+
+from playlist_assets import queries, tables
+from playlist_assets.assets.partitions import PLAYLISTS, SNAPSHOT_CODE_VERSION
+
+# Everything the per-playlist assets read; see queries.playlist_versions.
+SNAPSHOT_SOURCES = [
+    [t.schema, t.name]
+    for t in (
+        tables.RAW_PLAYLISTS,
+        tables.RAW_PLAYLIST_TRACKS,
+        tables.RAW_TRACKS,
+        tables.RAW_TRACK_ARTISTS,
+        tables.RAW_ALBUMS,
+        tables.RAW_ARTISTS,
+        tables.RAW_LIKED_TRACKS,
+        tables.RAW_LISTENING,
+        tables.FEATURES_TRACK_FEATURES,
+    )
+]
+
+# An external asset: nothing to compute or store, so Dagster never runs it; the library refresh
+# records each playlist's version as an observation (for a partitioned external dependency,
+# Dagster's staleness reads observations, not materializations), and only when it changed,
+# so an unchanged playlist costs no event.
+PLAYLIST_SNAPSHOTS = dg.AssetSpec(
+    key=["features", "playlist_snapshots"],
+    deps=SNAPSHOT_SOURCES,
+    partitions_def=PLAYLISTS,
+    group_name="features",
+    kinds={"duckdb"},
+    code_version=SNAPSHOT_CODE_VERSION,
+    description=(
+        "Each playlist as its clusters and report read it: its entries, their tracks' names, "
+        "album, artists, score, liked flag and features. Not a table: one data version per "
+        "playlist, recorded by the library refresh when it changes; a report partition is "
+        "unsynced when its playlist's version moved on."
+    ),
+)
+
+
+def record_changed_versions(context: dg.AssetExecutionContext, conn) -> int:
+    """Observe the playlists whose version differs from the last one recorded; return how many."""
+    versions = queries.playlist_versions(conn, SNAPSHOT_CODE_VERSION)
+    # One query for the latest version of every partition, instead of one per playlist.
+    recorded = context.instance.event_log_storage.get_latest_tags_by_partition(
+        PLAYLIST_SNAPSHOTS.key, dg.DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG]
+    )
+    partitions = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
+    changed = [
+        playlist_id
+        for playlist_id, version in versions.items()
+        if playlist_id in partitions and recorded.get(playlist_id, {}).get(DATA_VERSION_TAG) != version
+    ]
+    for playlist_id in changed:
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=PLAYLIST_SNAPSHOTS.key,
+                partition=playlist_id,
+                tags={DATA_VERSION_TAG: versions[playlist_id]},
+            )
+        )
+    return len(changed)
