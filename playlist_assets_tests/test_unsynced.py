@@ -16,6 +16,7 @@ from playlist_assets.assets.clusters import playlist_clustering
 from playlist_assets.assets.partitions import PLAYLISTS, range_tags
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.definitions import ASSETS, build_definitions, resources_for
+from playlist_assets.instance import prepare_instance_folder
 from playlist_assets.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 from playlist_assets_tests.test_automation import evaluate
@@ -48,7 +49,9 @@ def snapshot_observations(instance) -> int:
 
 def test_editing_one_playlist_makes_exactly_its_partitions_unsynced(tmp_path):
     settings = make_settings(tmp_path, demo_playlists="8", demo_tracks="30")
-    instance = dg.DagsterInstance.ephemeral()
+    # The project's instance folder, whose event log stores the versions in batches.
+    prepare_instance_folder(settings.dagster_home)
+    instance = dg.DagsterInstance.from_config(str(settings.dagster_home))
     materialize_everything(settings, echo=lambda _: None, instance=instance)
     playlists = instance.get_dynamic_partitions(PLAYLISTS.name)
     assert len(playlists) == 8
