@@ -105,6 +105,37 @@ def test_every_relative_link_in_every_report_resolves(demo_build):
     assert linked >= 20  # the reports do link their plots, and the index its reports
 
 
+def latest_metadata(instance, key: list[str]) -> dict[str, dict]:
+    records = instance.fetch_materializations(dg.AssetKey(key), limit=1000).records
+    latest: dict[str, dict] = {}
+    for record in sorted(records, key=lambda r: r.storage_id):
+        latest[record.partition_key] = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+    return latest
+
+
+def test_each_playlist_partition_shows_its_own_figures_in_the_ui(demo_build):
+    settings, instance, _ = demo_build
+    clusterings = latest_metadata(instance, ["analytics", "playlist_clusterings"])
+    members = latest_metadata(instance, ["analytics", "playlist_clusters"])
+    plots = latest_metadata(instance, ["reports", "clusters_scatter"])
+    pages = latest_metadata(instance, ["reports", "overview"])
+    rows = query(settings, """
+        SELECT c.playlist_id, c.k, c.clustered, count(m.track_id)
+        FROM analytics.playlist_clusterings c
+        LEFT JOIN analytics.playlist_clusters m USING (playlist_id)
+        GROUP BY ALL""")
+    assert {playlist for playlist, *_ in rows} == set(clusterings) == set(plots) == set(pages)
+    for playlist, k, clustered, n_members in rows:
+        assert clusterings[playlist]["k"] == k
+        assert members[playlist]["dagster/row_count"] == n_members
+        assert plots[playlist]["written"] == clustered
+        assert ("data:image/png;base64," in plots[playlist].get("preview", "")) == clustered
+        # The report as written, title first, with the plot inlined where the file links it.
+        written = open(pages[playlist]["path"], encoding="utf-8").read()
+        assert pages[playlist]["report"].split("\n")[0] == written.split("\n")[0]
+        assert pages[playlist]["report"].count("\n") == written.count("\n")
+
+
 def test_second_run_leaves_every_markdown_file_byte_identical(tmp_path):
     settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
     instance = dg.DagsterInstance.ephemeral()

@@ -5,7 +5,7 @@ import dagster as dg
 
 from playlist_assets import analysis, quality, queries, tables, warehouse
 from playlist_assets.assets.checks import check_result
-from playlist_assets.assets.metadata import table_spec
+from playlist_assets.assets.metadata import add_partition_metadata, table_spec
 from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
 from playlist_assets.assets.resources import WarehouseResource, WorkersResource
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
@@ -77,29 +77,25 @@ def playlist_clustering(
         separated = quality.clustering_quality(conn, keys)
 
     summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
+    per_partition: dict[tuple[dg.AssetKey, str], dict] = {}
     for row in result.playlist_clusterings.iter_rows(named=True):
-        context.add_asset_metadata(
-            {
-                "clustered": row["clustered"],
-                "k": row["k"],
-                "silhouette": row["silhouette"] if row["silhouette"] is not None else float("nan"),
-                "feature_set": row["feature_set"] or "none",
-                "n_tracks": row["n_tracks"],
-                "n_clustered": row["n_clustered"],
-                "reason": row["reason"] or "",
-            },
-            asset_key=summary_key,
-            partition_key=row["playlist_id"],
-        )
+        per_partition[(summary_key, row["playlist_id"])] = {
+            "clustered": row["clustered"],
+            "k": row["k"],
+            "silhouette": row["silhouette"] if row["silhouette"] is not None else float("nan"),
+            "feature_set": row["feature_set"] or "none",
+            "n_tracks": row["n_tracks"],
+            "n_clustered": row["n_clustered"],
+            "reason": row["reason"] or "",
+        }
     for table, frame in frames.items():
         # Row counts are per playlist: in a run over many partitions each one shows its own.
         counts = dict(frame.group_by("playlist_id").len().iter_rows())
+        asset_key = dg.AssetKey([table.schema, table.name])
         for key in keys:
-            context.add_asset_metadata(
-                {"dagster/row_count": counts.get(key, 0)},
-                asset_key=[table.schema, table.name],
-                partition_key=key,
-            )
+            per_partition.setdefault((asset_key, key), {})["dagster/row_count"] = counts.get(key, 0)
+    add_partition_metadata(context, per_partition)
+    for table in frames:
         yield dg.MaterializeResult(
             asset_key=[table.schema, table.name],
             metadata={"table": table.qualified_name, "playlists_in_run": len(keys)},

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from playlist_assets import files, queries, tables, warehouse
-from playlist_assets.assets.metadata import table_spec
+from playlist_assets.assets.metadata import add_partition_metadata, table_spec
 from playlist_assets.assets.partitions import INDEX_CODE_VERSION, LINEAGE_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
 from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYLIST, SCATTER_KEY, slugs_of_library
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
@@ -84,17 +84,19 @@ def cluster_reports(
         frame = LINEAGE.conform(pl.DataFrame(rows, schema=LINEAGE.polars_schema))
         warehouse.replace_partitions(conn, {LINEAGE: frame}, keys, log=context.log.info)
     _remove_moved_reports(root, previous, {r["playlist_id"]: r for r in rows})
-    for r in rows:
-        context.add_asset_metadata(
-            {
+    add_partition_metadata(
+        context,
+        {
+            (dg.AssetKey([LINEAGE.schema, LINEAGE.name]), r["playlist_id"]): {
                 "dagster/row_count": 1,
                 "report_path": r["report_path"],
                 "report_sha256": r["report_sha256"] or "",
                 "snapshot_id": r["snapshot_id"] or "",
                 "k": r["k"],
-            },
-            partition_key=r["playlist_id"],
-        )
+            }
+            for r in rows
+        },
+    )
     return dg.MaterializeResult(metadata={"reports_in_run": len(rows)})
 
 

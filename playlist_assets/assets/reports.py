@@ -8,6 +8,7 @@ import dagster as dg
 import playlist_assets
 from playlist_assets import files, parallel, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
+from playlist_assets.assets.metadata import add_partition_metadata
 from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION
 from playlist_assets.assets.previews import png_preview_markdown
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource, WorkersResource
@@ -69,26 +70,25 @@ def clusters_scatter(
     built = _reports(warehouse_db, list(context.partition_keys))
     plotted = [scatter for _, scatter in built if scatter is not None]
     pngs = iter(parallel.map_in_processes(render_scatter, plotted, workers.processes))
+    per_partition = {}
     for report, scatter in built:
         path = root / scatter_path(report.slug)
         if scatter is None:
             path.unlink(missing_ok=True)  # an old plot must not outlive its clusters
-            context.add_asset_metadata(
-                {"written": False, "reason": report.unclustered_reason or ""},
-                partition_key=report.playlist_id,
-            )
+            per_partition[(SCATTER_KEY, report.playlist_id)] = {
+                "written": False,
+                "reason": report.unclustered_reason or "",
+            }
             continue
         png = next(pngs)
         files.write_atomic(path, png)
-        context.add_asset_metadata(
-            {
-                "written": True,
-                "path": dg.MetadataValue.path(str(path)),
-                "points": len(scatter.points),
-                "preview": dg.MetadataValue.md(png_preview_markdown(png, report.name)),
-            },
-            partition_key=report.playlist_id,
-        )
+        per_partition[(SCATTER_KEY, report.playlist_id)] = {
+            "written": True,
+            "path": dg.MetadataValue.path(str(path)),
+            "points": len(scatter.points),
+            "preview": dg.MetadataValue.md(png_preview_markdown(png, report.name)),
+        }
+    add_partition_metadata(context, per_partition)
 
 
 @dg.asset(
@@ -113,21 +113,19 @@ def overview(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource,
     Written to `reports/playlists/<slug>/clusters/overview.md`; byte-identical for the same inputs.
     """
     root = Path(reports.path)
-    written = []
+    written, per_partition = [], {}
     for report, _ in _reports(warehouse_db, list(context.partition_keys)):
         text = render_report(report)
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
         written.append(str(report_path(report.slug)))
-        context.add_asset_metadata(
-            {
-                "path": dg.MetadataValue.path(str(path)),
-                "clusters": len(report.clusters),
-                "not_clustered_entries": sum(n.count for n in report.not_clustered),
-                "report": dg.MetadataValue.md(_with_inline_plot(text, root / scatter_path(report.slug))),
-            },
-            partition_key=report.playlist_id,
-        )
+        per_partition[(OVERVIEW_KEY, report.playlist_id)] = {
+            "path": dg.MetadataValue.path(str(path)),
+            "clusters": len(report.clusters),
+            "not_clustered_entries": sum(n.count for n in report.not_clustered),
+            "report": dg.MetadataValue.md(_with_inline_plot(text, root / scatter_path(report.slug))),
+        }
+    add_partition_metadata(context, per_partition)
     links = quality.reports_links_resolve(root, written)
     return dg.MaterializeResult(check_results=[check_result(links, OVERVIEW_KEY, "links_resolve")])
 
