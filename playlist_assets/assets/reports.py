@@ -10,12 +10,11 @@ from playlist_assets import files, parallel, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata
 from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION
-from playlist_assets.assets.previews import png_preview_markdown
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource, WorkersResource
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
+from playlist_assets.reporting import previews
 from playlist_assets.reporting.markdown import render_report
 from playlist_assets.reporting.paths import report_path, scatter_path
-from playlist_assets.reporting.scatter import render_scatter
 from playlist_assets.reporting.slugs import assign_slugs
 
 CLUSTER_KEYS = [
@@ -69,7 +68,7 @@ def clusters_scatter(
     root = Path(reports.path)
     built = _reports(warehouse_db, list(context.partition_keys))
     plotted = [scatter for _, scatter in built if scatter is not None]
-    pngs = iter(parallel.map_in_processes(render_scatter, plotted, workers.processes))
+    drawn = iter(parallel.map_in_processes(previews.render_scatter_with_preview, plotted, workers.processes))
     per_partition = {}
     for report, scatter in built:
         path = root / scatter_path(report.slug)
@@ -80,13 +79,14 @@ def clusters_scatter(
                 "reason": report.unclustered_reason or "",
             }
             continue
-        png = next(pngs)
+        png, preview = next(drawn)
+        previews.remember(png, preview)
         files.write_atomic(path, png)
         per_partition[(SCATTER_KEY, report.playlist_id)] = {
             "written": True,
             "path": dg.MetadataValue.path(str(path)),
             "points": len(scatter.points),
-            "preview": dg.MetadataValue.md(png_preview_markdown(png, report.name)),
+            "preview": dg.MetadataValue.md(previews.png_preview_markdown(png, report.name)),
         }
     add_partition_metadata(context, per_partition)
 
@@ -137,6 +137,6 @@ def _with_inline_plot(text: str, png: Path) -> str:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         if line.startswith("![Comparison of Cluster]("):
-            lines[i] = png_preview_markdown(png.read_bytes(), "Comparison of Cluster")
+            lines[i] = previews.png_preview_markdown(png.read_bytes(), "Comparison of Cluster")
             break
     return "\n".join(lines)
