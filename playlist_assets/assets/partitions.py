@@ -8,7 +8,7 @@ PLAYLISTS = dg.DynamicPartitionsDefinition(name="playlists")
 RAW_CODE_VERSION = "raw-v1"
 FEATURES_CODE_VERSION = "features-v1"
 CLUSTERING_CODE_VERSION = "clustering-v1"
-SCATTER_CODE_VERSION = "scatter-v1"
+SCATTER_CODE_VERSION = "scatter-v2"
 MARKDOWN_CODE_VERSION = "markdown-v1"
 LINEAGE_CODE_VERSION = "lineage-v1"
 INDEX_CODE_VERSION = "index-v1"
