@@ -74,6 +74,38 @@ def test_render_is_deterministic_and_thread_safe() -> None:
     assert len(results) == 3 and len(set(results)) == 1
 
 
+def test_same_input_gives_the_same_bytes_whatever_was_drawn_before() -> None:
+    # Plots are redrawn on one figure per thread: nothing of an earlier plot may show in a later one.
+    first = render_scatter(sample())
+    render_scatter(sample(WORLD_TITLE, points=300, k=7))
+    render_scatter(ScatterInput(title="", x_label="", y_label="", points=(), legend={}))
+    assert render_scatter(sample()) == first
+    in_a_new_thread: list[bytes] = []
+    thread = threading.Thread(target=lambda: in_a_new_thread.append(render_scatter(sample())))
+    thread.start()
+    thread.join()
+    assert in_a_new_thread == [first]
+
+
+def has_color(pixels: np.ndarray, number: int) -> bool:
+    rgb = np.round(np.array(cluster_color(number)) * 255).astype(int)
+    return bool((np.abs(pixels[..., :3].astype(int) - rgb).sum(axis=2) < 6).any())
+
+
+def test_every_cluster_has_a_legend_entry_in_its_colour() -> None:
+    # Points along the falling diagonal leave the upper right corner, where the legend is, empty.
+    k = 5
+    points = tuple(ScatterPoint(float(i), float(-i), 1 + i % k) for i in range(60))
+    # Cluster 5 has no description: it is still listed, by its number.
+    legend = {c: f"Cluster #{c}: Energetic, danceable" for c in range(1, k)}
+    data = ScatterInput("Diagonal", "x", "y", points, legend)
+    corner = decode_rgba(render_scatter(data))[:150, 400:]
+    assert all(has_color(corner, number) for number in range(1, k + 1))
+    assert not has_color(corner, k + 1)
+    without_points = ScatterInput("Diagonal", "x", "y", (), legend)
+    assert not any(has_color(decode_rgba(render_scatter(without_points)), n) for n in range(1, k + 1))
+
+
 def test_odd_input_still_renders() -> None:
     empty = ScatterInput(title="", x_label="", y_label="", points=(), legend={})
     assert png_size(render_scatter(empty)) == (800, 600)

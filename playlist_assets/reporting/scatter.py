@@ -1,33 +1,53 @@
-"""The PNG scatter plot of a playlist's clusters: about 800 x 600 px, one colour per cluster.
+"""The PNG scatter plot of a playlist's clusters: 800 x 600 px, one colour per cluster.
 
-Plain matplotlib on the Agg canvas, never pyplot: every call owns its Figure, so there is no
-global state and plots can be drawn side by side. Text uses the installed fallback fonts of
-`fonts`, so Hebrew, CJK and emoji names render without missing-glyph boxes.
+Plain matplotlib on the Agg canvas, never pyplot. Building a Figure and its Axes costs about as
+much as drawing them, so each thread keeps one plot and redraws it for the next playlist; what
+a call sets (points, limits, texts, legend) is all of its state, so the same input gives the
+same bytes whatever was drawn before. Text uses the installed fallback fonts of `fonts`, so
+Hebrew, CJK and emoji names render without missing-glyph boxes.
 """
 
 from __future__ import annotations
 
-import io
+import threading
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TABLEAU_COLORS, to_rgb
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
+from matplotlib.text import Text
+from matplotlib.transforms import IdentityTransform
 
 from playlist_assets.reporting import fonts
 from playlist_assets.reporting.model import ScatterInput
+from playlist_assets.reporting.png import encode_rgba
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 6.0, 100
-POINT_SIZE = 28
+POINT_SIZE = 28  # marker area in points², as matplotlib's scatter takes it
 LEGEND_MAX_CHARS = 48
+LEGEND_FONT_SIZE = 9  # points
+LEGEND_FRAME_ALPHA = 0.85  # points behind the legend stay faintly visible
+_EM = LEGEND_FONT_SIZE * DPI / 72  # the legend's font size in pixels
+# The legend's spacing in multiples of _EM, as matplotlib's own legend lays it out.
+_OUTER_PAD, _INNER_PAD, _ROW_GAP, _MARKER_SPAN, _MARKER_TEXT_GAP, _CORNER = 0.5, 0.4, 0.5, 2.0, 0.8, 0.2
+# Space left around the points, as a fraction of their spread (matplotlib's default margin).
+MARGIN = 0.05
+EDGE_COLOR, EDGE_WIDTH = "white", 0.4
 
 # The "tab10" qualitative palette: neighbouring cluster numbers stay easy to tell apart.
 _PALETTE = tuple(to_rgb(color) for color in TABLEAU_COLORS.values())
+_PALETTE_ARRAY = np.array(_PALETTE)
 
 
 def cluster_color(number: int) -> tuple[float, float, float]:
     """The same cluster number gets the same colour in every plot."""
     return _PALETTE[(number - 1) % len(_PALETTE)]
+
+
+def _cluster_colors(numbers: np.ndarray) -> np.ndarray:
+    """cluster_color of each number, as one (n, 3) array."""
+    return _PALETTE_ARRAY[(numbers - 1) % len(_PALETTE)]
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -41,33 +61,122 @@ def _family(*texts: str) -> list[str]:
     return families if not all(t.isascii() for t in texts) else families[:1]
 
 
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    """The axis range that shows all of values with a margin; (0, 1) when there are none."""
+    if values.size == 0:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    # One distinct value still needs a range around it, or the point sits on the frame.
+    pad = (high - low) * MARGIN if high > low else max(abs(low) * MARGIN, 0.5)
+    return low - pad, high + pad
+
+
+class _Plot:
+    """One thread's figure, drawn again for every playlist."""
+
+    def __init__(self) -> None:
+        self.figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+        # Fixed margins: automatic layout engines re-measure every text several times.
+        self.figure.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=0.93)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.axes = axes = self.figure.add_subplot()
+        # The projected coordinates have no unit: the axis labels carry the meaning, ticks would not.
+        axes.set_xticks([])
+        axes.set_yticks([])
+        # All points in one collection: making a collection per cluster for every plot cost more
+        # than drawing them. Points are sorted by cluster, so later clusters still lie on top.
+        self.points = axes.scatter([], [], s=POINT_SIZE, edgecolors=EDGE_COLOR, linewidths=EDGE_WIDTH)
+
+        # The legend is a frame, one marker collection and a text per cluster, laid out in
+        # pixels by _lay_out_legend: matplotlib's Legend, built anew for every plot, packs and
+        # measures its boxes several times, which cost three times as much as this apart from
+        # drawing the text itself.
+        pixels = IdentityTransform()
+        self.legend_frame = FancyBboxPatch(
+            (0, 0), 0, 0, boxstyle=f"round,pad=0,rounding_size={_CORNER * _EM}",
+            transform=pixels, facecolor="white", edgecolor="0.8", linewidth=1.0,
+            alpha=LEGEND_FRAME_ALPHA, zorder=5, clip_on=False, visible=False,
+        )
+        axes.add_artist(self.legend_frame)
+        self.legend_markers = axes.scatter(
+            [], [], s=POINT_SIZE, edgecolors=EDGE_COLOR, linewidths=EDGE_WIDTH,
+            transform=pixels, zorder=5.1, clip_on=False,
+        )
+        self.legend_texts: list[Text] = []  # grown to the most clusters seen; extra ones hidden
+
+    def render(self, data: ScatterInput) -> bytes:
+        axes = self.axes
+        clusters = np.array([p.cluster for p in data.points], dtype=int)
+        xy = np.array([(p.x, p.y) for p in data.points], dtype=float).reshape(-1, 2)
+        order = np.argsort(clusters, kind="stable")
+        clusters, xy = clusters[order], xy[order]
+        self.points.set_offsets(xy)
+        self.points.set_facecolors(_cluster_colors(clusters))
+        # A point with a NaN or infinite coordinate is not drawn, so it does not widen the axes.
+        drawn = xy[np.isfinite(xy).all(axis=1)]
+        axes.set_xlim(_limits(drawn[:, 0]))
+        axes.set_ylim(_limits(drawn[:, 1]))
+
+        for text, setter in ((data.x_label, axes.set_xlabel), (data.y_label, axes.set_ylabel)):
+            setter(fonts.drawable_text(text), family=_family(text))
+        # y=1.0 pins the title above the frame; left automatic, matplotlib measures every axis
+        # decoration on each draw to find the same place.
+        axes.set_title(fonts.drawable_text(data.title), family=_family(data.title), fontsize=14, y=1.0)
+
+        numbers = sorted(set(clusters.tolist()))
+        labels = [
+            _shorten(fonts.drawable_text(data.legend.get(n, f"Cluster #{n}")), LEGEND_MAX_CHARS)
+            for n in numbers
+        ]
+        self._lay_out_legend(np.array(numbers, dtype=int), labels, _family(*data.legend.values()))
+
+        self.canvas.draw()
+        return encode_rgba(np.asarray(self.canvas.buffer_rgba()))
+
+    def _lay_out_legend(self, numbers: np.ndarray, labels: list[str], family: list[str]) -> None:
+        """A framed list in the upper right corner: a marker in the cluster's colour, its label."""
+        while len(self.legend_texts) < len(labels):
+            self.legend_texts.append(self.axes.text(
+                0, 0, "", transform=IdentityTransform(), fontsize=LEGEND_FONT_SIZE,
+                ha="left", va="center", zorder=5.2,
+            ))
+        shown = self.legend_texts[: len(labels)]
+        for text in self.legend_texts[len(labels):]:
+            text.set_visible(False)
+        self.legend_frame.set_visible(bool(labels))
+        if not labels:
+            self.legend_markers.set_offsets(np.empty((0, 2)))
+            return
+        for text, label in zip(shown, labels):
+            text.set_text(label)
+            text.set_fontfamily(family)
+            text.set_visible(True)
+        renderer = self.canvas.get_renderer()
+        extents = [text.get_window_extent(renderer) for text in shown]
+        # An empty label has no height; a row is still at least a line of text high.
+        row_height = max(max(e.height for e in extents), _EM)
+        label_width = max(e.width for e in extents)
+        inner, marker_span, gap = _INNER_PAD * _EM, _MARKER_SPAN * _EM, _MARKER_TEXT_GAP * _EM
+        width = 2 * inner + marker_span + gap + label_width
+        height = 2 * inner + len(labels) * row_height + (len(labels) - 1) * _ROW_GAP * _EM
+        right = self.axes.bbox.x1 - _OUTER_PAD * _EM
+        top = self.axes.bbox.y1 - _OUTER_PAD * _EM
+        left = right - width
+        self.legend_frame.set_bounds(left, top - height, width, height)
+        rows_y = top - inner - row_height / 2 - np.arange(len(labels)) * (row_height + _ROW_GAP * _EM)
+        marker_x = np.full(len(labels), left + inner + marker_span / 2)
+        self.legend_markers.set_offsets(np.column_stack([marker_x, rows_y]))
+        self.legend_markers.set_facecolors(_cluster_colors(numbers))
+        for text, y in zip(shown, rows_y.tolist()):
+            text.set_position((left + inner + marker_span + gap, y))
+
+
+_per_thread = threading.local()
+
+
 def render_scatter(data: ScatterInput) -> bytes:
     """PNG bytes: the points coloured by cluster, a legend, axis labels and the playlist name."""
-    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    # Fixed margins: automatic layout engines re-measure every text several times.
-    figure.subplots_adjust(left=0.05, right=0.98, bottom=0.06, top=0.93)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    clusters = np.array([p.cluster for p in data.points])
-    xs = np.array([p.x for p in data.points], dtype=float)
-    ys = np.array([p.y for p in data.points], dtype=float)
-    for number in sorted(set(clusters.tolist())):
-        mine = clusters == number
-        label = fonts.drawable_text(data.legend.get(number, f"Cluster #{number}"))
-        axes.scatter(
-            xs[mine], ys[mine], s=POINT_SIZE, color=cluster_color(number),
-            edgecolors="white", linewidths=0.4, label=_shorten(label, LEGEND_MAX_CHARS),
-        )
-    # The projected coordinates have no unit: the axis labels carry the meaning, ticks would not.
-    axes.set_xticks([])
-    axes.set_yticks([])
-    for text, setter in ((data.x_label, axes.set_xlabel), (data.y_label, axes.set_ylabel)):
-        setter(fonts.drawable_text(text), family=_family(text))
-    axes.set_title(fonts.drawable_text(data.title), family=_family(data.title), fontsize=14)
-    if data.points:
-        family = _family(*data.legend.values())
-        axes.legend(loc="upper right", prop={"family": family, "size": 9}, framealpha=0.85)
-    buffer = io.BytesIO()
-    # No metadata: the same input gives the same bytes.
-    figure.savefig(buffer, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
-    return buffer.getvalue()
+    plot = getattr(_per_thread, "plot", None)
+    if plot is None:
+        plot = _per_thread.plot = _Plot()
+    return plot.render(data)
