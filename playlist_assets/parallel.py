@@ -3,17 +3,20 @@
 Each playlist is independent and the work is pure CPU in numpy, scikit-learn and matplotlib,
 so separate processes use every core. Workers are started fresh ("spawn"): forking a process
 that already ran scikit-learn's OpenMP code can hang the child, and a fresh worker imports
-only the pure modules it runs (no Dagster). That start costs a second or two, so small runs
-stay in the calling process, where they are faster anyway. Results come back in input order,
-so output does not depend on how the work was split.
+only the pure modules it runs (no Dagster). That start costs a few seconds, so the workers are
+kept for the life of the process (a run clusters, then draws, with the same workers), and small
+runs stay in the calling process, where they are faster anyway. Results come back in input
+order, so output does not depend on how the work was split.
 """
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -48,6 +51,27 @@ def map_in_processes(fn: Callable[[Item], Result], items: Sequence[Item], settin
     if workers == 1:
         return [fn(item) for item in items]
     chunksize = max(1, len(items) // (workers * CHUNKS_PER_WORKER))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(fn, items, chunksize=chunksize))
+    try:
+        return list(_pool(workers).map(fn, items, chunksize=chunksize))
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): the next call starts fresh ones.
+        _pools.pop(workers, None)
+        raise
+
+
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    pool = _pools.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _pools[workers] = pool
+    return pool
+
+
+@atexit.register
+def _stop_workers() -> None:
+    for pool in _pools.values():
+        pool.shutdown(cancel_futures=True)
+    _pools.clear()
