@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from playlist_assets import clustering
@@ -234,3 +234,40 @@ def test_duplicate_track_ids_are_refused():
     frame, _ = three_blobs()
     with pytest.raises(ValueError, match="track_id"):
         cluster_playlist(pl.concat([frame, frame.head(1)]), AUDIO)
+
+
+def test_a_restored_generator_gives_the_labels_of_an_int_seed():
+    frame, _ = three_blobs()
+    z = StandardScaler().fit_transform(frame.sort("track_id").select(AUDIO).to_numpy())
+    seeded = clustering._seeded_generator(3)
+    for k in range(2, 11):  # one generator reused across fits, as _choose_clustering does
+        np.testing.assert_array_equal(kmeans_labels(z, k, seeded()), kmeans_labels(z, k, 3))
+
+
+def score_every_k(z: np.ndarray, seed: int):
+    """The choice rule written out plainly: every k fitted and scored, then the best by the rule."""
+    candidates = []
+    for k in range(2, clustering.MAX_K + 1):
+        labels = kmeans_labels(z, k, seed)
+        if labels is not None:
+            sizes = np.bincount(labels, minlength=k)
+            ratio = sizes.max() / sizes.min()
+            lopsided = ratio > clustering.MAX_SIZE_RATIO
+            silhouette = float(silhouette_score(z, labels))
+            candidates.append((lopsided, ratio if lopsided else 0.0, -silhouette, k, labels))
+    best = min(candidates, key=lambda c: c[:4])
+    return best[4], -best[2]
+
+
+@pytest.mark.parametrize("max_size_ratio", [10.0, 3.0, 1.0])  # 1.0: every unequal split is lopsided
+def test_scoring_only_the_k_that_can_win_chooses_as_scoring_every_k(monkeypatch, max_size_ratio):
+    monkeypatch.setattr(clustering, "MAX_SIZE_RATIO", max_size_ratio)
+    uneven, _ = blobs([24, 12, 6], [[0] * 6, [7] + [0] * 5, [0, 7, 0, 0, 0, 0]])
+    playlists = [outlier_playlist(), three_blobs()[0], uneven]
+    playlists += [blobs([30], [[0] * 6], seed=s)[0] for s in range(3)]  # no structure: many k near-tied
+    for frame in playlists:
+        z = StandardScaler().fit_transform(frame.sort("track_id").select(AUDIO).to_numpy())
+        labels, silhouette = clustering._choose_clustering(z, 0)
+        expected_labels, expected_silhouette = score_every_k(z, 0)
+        np.testing.assert_array_equal(labels, expected_labels)
+        assert silhouette == pytest.approx(expected_silhouette, abs=1e-12)
