@@ -69,12 +69,13 @@ def edited_demo_library(
     Lets a user (and the benchmarks) watch an incremental refresh: only the edited playlists get
     a new snapshot_id.
     """
-    payload = demo_payload(n_playlists, tracks_per_playlist, seed)
-    if n_edits > 0:
-        ids = [p["id"] for p in payload.playlists]
-        step = max(1, len(ids) // n_edits)
-        payload = edit_playlists(payload, ids[step - 1 :: step][:n_edits], seed)
+    # One pause for all three steps, as in demo_library.
     with gc_paused():
+        payload = demo_payload(n_playlists, tracks_per_playlist, seed)
+        if n_edits > 0:
+            ids = [p["id"] for p in payload.playlists]
+            step = max(1, len(ids) // n_edits)
+            payload = edit_playlists(payload, ids[step - 1 :: step][:n_edits], seed)
         return library_from_payload(payload, source="demo", fetched_at=fetched_at)
 
 
