@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 HEADER = "# Written by playlist-assets; edit freely, it is not overwritten.\n"
 
-# Writers of the DuckDB file share a pool of one slot (see assets/partitions.WAREHOUSE_POOL),
-# so runs launched side by side from the UI take turns instead of failing on the file lock.
-# The event log is Dagster's SQLite log in its usual place, written in batches
-# (playlist_assets/event_log.py says why).
-TEMPLATE = (
-    HEADER
-    + """\
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-event_log_storage:
-  module: playlist_assets.event_log
-  class: BatchedSqliteEventLogStorage
-  config:
-    base_dir: {event_log_dir}
-"""
-)
-
 # What earlier versions wrote; a file still exactly like this was never edited by its user
 # and is brought up to date.
+# Writers of the DuckDB file share a pool of one slot (see assets/partitions.WAREHOUSE_POOL),
+# so runs launched side by side from the UI take turns instead of failing on the file lock.
 PREVIOUS_TEMPLATE = (
     HEADER
     + """\
@@ -39,11 +22,25 @@ concurrency:
 """
 )
 
+# The event log is Dagster's SQLite log in its usual place, written in batches
+# (playlist_assets/event_log.py says why).
+TEMPLATE = (
+    PREVIOUS_TEMPLATE
+    + """\
+event_log_storage:
+  module: playlist_assets.event_log
+  class: BatchedSqliteEventLogStorage
+  config:
+    base_dir: {event_log_dir}
+"""
+)
+
 
 def dagster_yaml(dagster_home: Path) -> str:
-    # Dagster resolves a relative base_dir against the working directory, so it is absolute.
+    # Dagster resolves a relative base_dir against the working directory, so it is absolute;
+    # written as a JSON string, which YAML reads whatever characters the path holds.
     event_log_dir = (dagster_home / "history" / "runs").resolve()
-    return TEMPLATE.format(event_log_dir=event_log_dir)
+    return TEMPLATE.format(event_log_dir=json.dumps(str(event_log_dir)))
 
 
 def prepare_instance_folder(dagster_home: Path) -> Path:

@@ -26,7 +26,8 @@ def instance_in(tmp_path) -> dg.DagsterInstance:
 
 
 def test_a_run_over_many_partitions_records_each_with_its_metadata(tmp_path):
-    instance = instance_in(tmp_path)
+    # A folder name YAML would misread unquoted.
+    instance = instance_in(tmp_path / "runs: #1")
     assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
     instance.add_dynamic_partitions(PARTS.name, KEYS)
 
@@ -39,7 +40,7 @@ def test_a_run_over_many_partitions_records_each_with_its_metadata(tmp_path):
     assert result.success
     assert instance.get_materialized_partitions(per_partition.key) == set(KEYS)
     # Read back through a second instance, as the webserver would: nothing lives only in memory.
-    reader = dg.DagsterInstance.from_config(str(tmp_path))
+    reader = dg.DagsterInstance.from_config(str(tmp_path / "runs: #1"))
     records = reader.fetch_materializations(per_partition.key, limit=100).records
     tracks = {r.partition_key: r.asset_materialization.metadata["tracks"].value for r in records}
     assert tracks == {key: int(key[-2:]) for key in KEYS}
