@@ -41,3 +41,11 @@ def test_rejects_what_is_not_an_rgba_image() -> None:
         encode_rgba(np.zeros((4, 6, 3), dtype=np.uint8))
     with pytest.raises(ValueError):
         encode_rgba(np.zeros((4, 6, 4), dtype=np.float32))
+
+
+def test_an_opaque_image_is_written_as_rgb_with_the_same_colours() -> None:
+    pixels = np.random.default_rng(3).integers(0, 256, size=(20, 30, 4), dtype=np.uint8)
+    pixels[:, :, 3] = 255
+    decoded = Image.open(io.BytesIO(encode_rgba(pixels)))
+    assert decoded.mode == "RGB"
+    assert np.array_equal(np.asarray(decoded.convert("RGBA")), pixels)

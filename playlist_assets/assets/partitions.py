@@ -10,7 +10,7 @@ FEATURES_CODE_VERSION = "features-v1"
 # What a playlist snapshot covers (queries.playlist_versions); bumping it makes every playlist unsynced.
 SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
 CLUSTERING_CODE_VERSION = "clustering-v1"
-SCATTER_CODE_VERSION = "scatter-v2"
+SCATTER_CODE_VERSION = "scatter-v3"  # v3: text without hinting, opaque plots as RGB
 MARKDOWN_CODE_VERSION = "markdown-v1"
 LINEAGE_CODE_VERSION = "lineage-v1"
 INDEX_CODE_VERSION = "index-v1"

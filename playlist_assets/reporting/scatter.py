@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TABLEAU_COLORS, to_rgb
@@ -34,6 +35,11 @@ _OUTER_PAD, _INNER_PAD, _ROW_GAP, _MARKER_SPAN, _MARKER_TEXT_GAP, _CORNER = 0.5,
 # Space left around the points, as a fraction of their spread (matplotlib's default margin).
 MARGIN = 0.05
 EDGE_COLOR, EDGE_WIDTH = "white", 0.4
+# Text is drawn without FreeType's hinting: glyphs keep their outlines' shape instead of being
+# snapped to the pixel grid. Half of a plot's drawing time went to hinting each glyph (measured:
+# 37 ms a plot with matplotlib's default, 19 ms without); at 9-14 pt the text reads the same.
+_TEXT_SETTINGS = {"text.hinting": "no_hinting"}
+_TEXT_SETTINGS_LOCK = threading.Lock()
 
 # The "tab10" qualitative palette: neighbouring cluster numbers stay easy to tell apart.
 _PALETTE = tuple(to_rgb(color) for color in TABLEAU_COLORS.values())
@@ -104,7 +110,15 @@ class _Plot:
         )
         self.legend_texts: list[Text] = []  # grown to the most clusters seen; extra ones hidden
 
-    def render(self, data: ScatterInput) -> bytes:
+    def render(self, data: ScatterInput) -> np.ndarray:
+        """The canvas' RGBA pixels: valid until this plot is drawn again."""
+        # Laying out and drawing the text must see the same setting, so it wraps both. The setting
+        # is process-wide while it lasts: the lock keeps another thread's plot from starting or
+        # ending it halfway through this one's.
+        with _TEXT_SETTINGS_LOCK, matplotlib.rc_context(_TEXT_SETTINGS):
+            return self._draw(data)
+
+    def _draw(self, data: ScatterInput) -> np.ndarray:
         axes = self.axes
         clusters = np.array([p.cluster for p in data.points], dtype=int)
         xy = np.array([(p.x, p.y) for p in data.points], dtype=float).reshape(-1, 2)
@@ -131,7 +145,7 @@ class _Plot:
         self._lay_out_legend(np.array(numbers, dtype=int), labels, _family(*data.legend.values()))
 
         self.canvas.draw()
-        return encode_rgba(np.asarray(self.canvas.buffer_rgba()))
+        return np.asarray(self.canvas.buffer_rgba())
 
     def _lay_out_legend(self, numbers: np.ndarray, labels: list[str], family: list[str]) -> None:
         """A framed list in the upper right corner: a marker in the cluster's colour, its label."""
@@ -176,7 +190,12 @@ _per_thread = threading.local()
 
 def render_scatter(data: ScatterInput) -> bytes:
     """PNG bytes: the points coloured by cluster, a legend, axis labels and the playlist name."""
+    return encode_rgba(render_scatter_pixels(data))
+
+
+def render_scatter_pixels(data: ScatterInput) -> np.ndarray:
+    """The plot's (600, 800, 4) RGBA pixels, a copy the caller owns."""
     plot = getattr(_per_thread, "plot", None)
     if plot is None:
         plot = _per_thread.plot = _Plot()
-    return plot.render(data)
+    return plot.render(data).copy()
