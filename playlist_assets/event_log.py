@@ -161,11 +161,27 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         with self.run_connection(events[0].run_id) as conn:
             for statement in statements:
                 conn.execute(statement)
-        # The same rows are mirrored in the cross-run index, with the asset's latest-event
-        # bookkeeping, as the base storage does one event at a time.
+        # The same rows are mirrored in the cross-run index, with each asset's tags and its
+        # latest-event bookkeeping, as the base storage does one event at a time.
         with self.index_transaction() as conn:
-            for event, statement in zip(events, statements):
+            event_ids = []
+            for statement in statements:
                 with db_result(conn, statement) as result:
-                    event_id = result.inserted_primary_key[0]
-                self._store_asset_event_tags(conn, [event], [event_id])
+                    event_ids.append(result.inserted_primary_key[0])
+            self._store_asset_event_tags(conn, events, event_ids)
+            for event, event_id in _last_of_each_kind(events, event_ids):
                 self._store_asset_event(conn, event, event_id)
+
+
+def _last_of_each_kind(events: list[EventLogEntry], event_ids: list[int]) -> list[tuple[EventLogEntry, int]]:
+    """Per asset and event type, the batch's last event (with its id), in batch order.
+
+    The asset's bookkeeping row keeps, column by column, the value of the latest event that sets
+    it, and which columns an event sets depends only on its type. So applying just these events,
+    in order, leaves the row as applying all of them would: at 1,000 partitions that is a few
+    updates instead of a thousand, each of which serialized the whole event again.
+    """
+    last: dict[tuple[str, str], int] = {}
+    for index, event in enumerate(events):
+        last[(event.get_dagster_event().asset_key.to_string(), event.dagster_event_type)] = index
+    return [(events[i], event_ids[i]) for i in sorted(last.values())]

@@ -46,6 +46,12 @@ def test_a_run_over_many_partitions_records_each_with_its_metadata(tmp_path):
     assert tracks == {key: int(key[-2:]) for key in KEYS}
     planned = reader.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
     assert len(planned.records) >= 1
+    # The asset's own bookkeeping (what the UI's asset list reads) points at the run's last event.
+    entry = reader.get_asset_records([per_partition.key])[0].asset_entry
+    assert entry.last_run_id == result.run_id
+    latest = max(records, key=lambda r: r.storage_id)
+    assert entry.last_materialization_record.storage_id == latest.storage_id
+    assert entry.last_materialization_record.partition_key == latest.partition_key
     check = reader.get_latest_asset_check_evaluation_record(always_passes.check_key)
     assert check is not None and check.event.dagster_event.event_specific_data.passed  # type: ignore[union-attr]
 
