@@ -122,6 +122,13 @@ def _per_report_lines(results: dict) -> list[str]:
         f"  {'total':<12} {results['per_report_ms']:10.1f} {sum(cpu.values()):8.1f} "
         f"{results['old_way_per_report_ms']:10.1f} {results['old_way_ratio']:8.1f}"
     )
+    on_all = results.get("per_report_all_cores_parts_ms")
+    if on_all:
+        parts = " + ".join(f"{on_all[part]:.1f}" for part in new)
+        lines.append(
+            f"  {'all cores':<12} {results['per_report_all_cores_ms']:10.1f}   wall ms a playlist with clustering and "
+            f"plots in one worker per core, as the pipeline runs a large library ({parts})"
+        )
     lines.append(
         f"  old way (deliberately naive): {results['old_way']['plotted_with']}, {results['old_way']['lookups_with']};"
         f" clustering is the project's; PNG + Markdown alone: {results['old_way_render_ratio']:.1f}x"

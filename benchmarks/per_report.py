@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from playlist_assets import analysis, queries, report_data
+from playlist_assets import analysis, parallel, queries, report_data
 from playlist_assets.reporting.markdown import render_report
 from playlist_assets.reporting.model import PlaylistReport, ScatterInput
 from playlist_assets.reporting.paths import report_path
@@ -98,6 +98,32 @@ def _new_way(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str)
             if scatter is not None:
                 render_scatter(scatter)
     return NewWayOutput(Measured(len(ids), watch.seconds, watch.cpu_seconds), built, markdown)
+
+
+def _on_all_cores(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str) -> Measured:
+    # As the pipeline runs a large library: clustering and plots in one worker process per core.
+    watch = Stopwatch()
+    with watch.part(CLUSTERING):
+        inputs = queries.clustering_inputs(conn, ids)
+        analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers=0)
+    with watch.part(MARKDOWN):
+        built = report_data.build_reports(queries.report_inputs(conn, ids), slugs_of_library(conn), code_version)
+        for report, _ in built:
+            render_report(report)
+    with watch.part(PNG):
+        parallel.map_in_processes(render_scatter, [scatter for _, scatter in built if scatter is not None], 0)
+    return Measured(len(ids), watch.seconds, watch.cpu_seconds)
+
+
+def measure_on_all_cores(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str) -> Measured | None:
+    """The same work on every core, wall time per playlist; None when `ids` are too few for workers.
+
+    Timed after an untimed first pass that starts the workers: a run pays that start once.
+    """
+    if parallel.worker_count(0, len(ids)) < 2:
+        return None
+    _on_all_cores(conn, ids, code_version)
+    return _on_all_cores(conn, ids, code_version)
 
 
 def measure_new_way(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str) -> NewWayOutput:

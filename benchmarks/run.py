@@ -165,6 +165,8 @@ def _per_report(args: argparse.Namespace, workspace: Workspace) -> dict:
         ids = per_report.sample_playlists(conn, args.per_report_playlists)
         _say(f"per report: {len(ids)} playlists, the project's way ...")
         new = per_report.measure_new_way(conn, ids, CODE_VERSION)
+        _say(f"per report: {len(ids)} playlists, the project's way on every core ...")
+        all_cores = per_report.measure_on_all_cores(conn, ids, CODE_VERSION)
         _say(f"per report: {len(ids)} playlists, the old way ...")
         old = old_way.measure_old_way(conn, ids, CODE_VERSION, new.built)
     new_parts = new.measured.ms_per_playlist()
@@ -175,6 +177,10 @@ def _per_report(args: argparse.Namespace, workspace: Workspace) -> dict:
         "per_report_ms": round(new_ms, 1),
         "per_report_parts_ms": {part: round(new_parts[part], 1) for part in PARTS},
         "per_report_parts_cpu_ms": {part: round(ms, 1) for part, ms in new.measured.cpu_ms_per_playlist().items()},
+        "per_report_all_cores_ms": None if all_cores is None else round(all_cores.total_ms_per_playlist(), 1),
+        "per_report_all_cores_parts_ms": None if all_cores is None else {
+            part: round(all_cores.ms_per_playlist()[part], 1) for part in PARTS
+        },
         "per_report_playlists": len(ids),
         "per_report_warehouse": workspace.root.name,
         "per_report_markdown_same_as_pipeline": per_report.same_as_pipeline(workspace.reports, new),
