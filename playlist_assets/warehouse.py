@@ -138,12 +138,86 @@ def replace_tables(
     frames: Mapping[Table, pl.DataFrame],
     log: Callable[[str], None] = print,
 ) -> None:
-    """Replace the whole contents of every given table, all in one transaction."""
+    """Replace the whole contents of every given table, all in one transaction.
+
+    Each table ends holding exactly its frame's rows, but only the rows that differ are
+    written: when a few playlists of a library changed, rewriting every table was most of what
+    a refresh cost DuckDB. An empty table (a first landing) simply receives the frame.
+    """
     with transaction(conn):
         for table, frame in frames.items():
             ensure_table(conn, table, log)
-            conn.execute(f"DELETE FROM {table.qualified_name}")
-            _insert(conn, table, frame)
+            rows = table.conform(frame)
+            stored = scalar(conn, f"SELECT count(*) > 0 FROM {table.qualified_name}")
+            if stored and _differences_are_exact(table, rows):
+                _write_difference(conn, table, rows)
+            else:
+                conn.execute(f"DELETE FROM {table.qualified_name}")
+                _insert(conn, table, rows)
+
+
+def _differences_are_exact(table: Table, rows: pl.DataFrame) -> bool:
+    """Whether `_write_difference` leaves `table` exactly as a full replace by `rows` would.
+
+    Its comparison matches rows by key, so keys that repeat or are missing go to the full
+    replace, which rejects them as it always did. SQL equality takes -0.0 for 0.0: the sign
+    of a float column is compared too, but a float inside a list or struct would go unseen.
+    """
+    if any(c.dtype.is_nested() and _holds_float(c.dtype) for c in table.columns):
+        return False
+    keys = rows.select(table.primary_key)
+    return not (keys.null_count().sum_horizontal().item() or keys.is_duplicated().any())
+
+
+def _holds_float(dtype: pl.DataType) -> bool:
+    if dtype.is_float():
+        return True
+    if isinstance(dtype, (pl.List, pl.Array)):
+        return _holds_float(dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        return any(_holds_float(f.dtype) for f in dtype.fields)
+    return False
+
+
+def _write_difference(conn: duckdb.DuckDBPyConnection, table: Table, rows: pl.DataFrame) -> None:
+    """Make `table` hold exactly `rows` (unique, non-null keys): the stored rows that are gone
+    or differ in any column are deleted, and the new or changed rows inserted.
+
+    IS DISTINCT FROM compares NULL with NULL and NaN with NaN as equal, as "the same stored
+    value" should. Rows keep no particular order: a changed row is appended where a full
+    replace would have rewritten every row in the frame's order; reads that need an order say
+    ORDER BY.
+    """
+    name = table.qualified_name
+    keys = table.primary_key
+    matched = " AND ".join(f"s.{k} = l.{k}" for k in keys)
+    values = [c.name for c in table.columns if c.name not in keys]
+    differs = " OR ".join(
+        [f"s.{k} IS NULL OR l.{k} IS NULL" for k in keys[:1]]
+        + [f"s.{c} IS DISTINCT FROM l.{c}" for c in values]
+        + [f"signbit(s.{c.name}) IS DISTINCT FROM signbit(l.{c.name})"
+           for c in table.columns if c.dtype.is_float()]
+    )
+    conn.register("__landing", rows)
+    try:
+        changed = read_frame(
+            conn,
+            f"SELECT {', '.join(f'coalesce(s.{k}, l.{k}) AS {k}' for k in keys)} "
+            f"FROM {name} s FULL JOIN __landing l ON {matched} WHERE {differs}",
+        )
+        if changed.is_empty():
+            return
+        conn.register("__changed", changed)
+        key_list = ", ".join(keys)
+        conn.execute(f"DELETE FROM {name} WHERE ({key_list}) IN (SELECT {key_list} FROM __changed)")
+        columns = ", ".join(table.column_names)
+        conn.execute(
+            f"INSERT INTO {name} ({columns}) SELECT {columns} FROM __landing "
+            f"WHERE ({key_list}) IN (SELECT {key_list} FROM __changed)"
+        )
+    finally:
+        conn.unregister("__landing")
+        conn.unregister("__changed")
 
 
 def replace_partitions(

@@ -92,3 +92,82 @@ def test_ddl_covers_every_contract_table():
     for table in [*tables.RAW_TABLES, tables.FEATURES_TRACK_FEATURES, tables.ANALYTICS_CLUSTER_REPORTS]:
         sql = warehouse.create_table_sql(table)
         assert f"PRIMARY KEY ({', '.join(table.primary_key)})" in sql
+
+
+# A table with every kind of column a raw table has, nullable values and a composite key.
+MIXED = Table(
+    "raw", "mixed", "test table",
+    (
+        Column("k", pl.String, "key", False),
+        Column("pos", pl.Int32, "key", False),
+        Column("s", pl.String, "s"),
+        Column("x", pl.Float64, "x"),
+        Column("flag", pl.Boolean, "flag"),
+        Column("tags", pl.List(pl.String), "tags"),
+        Column("added_at", pl.Datetime("us", "UTC"), "added_at"),
+    ),
+    ("k", "pos"),
+)
+
+
+def mixed(rows_):
+    return pl.DataFrame(rows_, schema=MIXED.polars_schema, orient="row")
+
+
+def exact_rows(conn, table):
+    """Every row, floats as text: -0.0 differs from 0.0, and NaN equals NaN."""
+    floats = ", ".join(f"{c.name}::VARCHAR AS {c.name}" for c in table.columns if c.dtype.is_float())
+    return conn.execute(f"SELECT * REPLACE ({floats}) FROM {table.qualified_name} ORDER BY ALL").fetchall()
+
+
+def test_a_landing_over_stored_rows_ends_exactly_as_a_full_replace(tmp_path):
+    from datetime import datetime, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    before = mixed([
+        ("a", 0, "same", 1.0, True, ["x"], t0),
+        ("a", 1, None, None, None, None, None),        # unchanged, all nulls
+        ("b", 0, "gone", 2.0, False, [], t0),          # removed
+        ("c", 0, "was", 0.0, True, ["x", None], t0),   # -0.0 next time
+        ("c", 1, "was", 3.0, None, ["x"], None),       # a value becomes null
+        ("d", 0, None, float("nan"), None, [None], t0),  # NaN stays NaN
+        ("e", 0, "tags", 1.0, True, ["x"], t0),        # list changes
+    ])
+    after = mixed([
+        ("e", 0, "tags", 1.0, True, ["x", "y"], t0),
+        ("a", 1, None, None, None, None, None),
+        ("c", 1, "was", None, None, ["x"], None),
+        ("a", 0, "same", 1.0, True, ["x"], t0),
+        ("d", 0, None, float("nan"), None, [None], t0),
+        ("c", 0, "was", -0.0, True, ["x", None], t0),
+        ("f", 0, "new", 5.0, False, None, t0),          # added
+    ])
+    with warehouse.connect(tmp_path / "diff.duckdb") as diffed, warehouse.connect(tmp_path / "full.duckdb") as full:
+        warehouse.replace_tables(diffed, {MIXED: before})
+        warehouse.replace_tables(diffed, {MIXED: after})
+        warehouse.replace_tables(full, {MIXED: after})  # an empty table: the frame goes in whole
+        assert exact_rows(diffed, MIXED) == exact_rows(full, MIXED)
+        assert len(exact_rows(diffed, MIXED)) == after.height
+        # Nothing changed: nothing is written, and the rows stay.
+        warehouse.replace_tables(diffed, {MIXED: after})
+        assert exact_rows(diffed, MIXED) == exact_rows(full, MIXED)
+        # Everything gone.
+        warehouse.replace_tables(diffed, {MIXED: after.clear()})
+        assert exact_rows(diffed, MIXED) == []
+
+
+def test_a_landing_over_stored_rows_is_still_all_or_nothing(tmp_path):
+    first = frame(id=["a", "b"], n=[1, 2])
+    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+        warehouse.replace_tables(conn, {PLAIN: first, MIXED: mixed([("a", 0, "s", 1.0, True, [], None)])})
+        bad_inputs = [
+            # A repeated key, once with the stored values: a full replace rejects both.
+            mixed([("a", 0, "s", 1.0, True, [], None), ("a", 0, "s", 1.0, True, [], None)]),
+            mixed([("a", 0, "s", 1.0, True, [], None), ("a", 0, "other", 1.0, True, [], None)]),
+            mixed([("a", 0, "s", 1.0, True, [], None), (None, 1, "no key", 1.0, True, [], None)]),
+        ]
+        for bad in bad_inputs:
+            with pytest.raises(duckdb.ConstraintException):
+                warehouse.replace_tables(conn, {PLAIN: frame(id=["a", "c"], n=[1, 3]), MIXED: bad})
+            assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
+            assert rows(conn, MIXED) == [("a", 0, "s", 1.0, True, [], None)]
