@@ -1,6 +1,9 @@
 """The instance folder's event log: batched writes keep every partition's history readable."""
 
+import sqlite3
+
 import dagster as dg
+from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from playlist_assets.event_log import BatchedSqliteEventLogStorage
 from playlist_assets.instance import PREVIOUS_TEMPLATE, prepare_instance_folder
@@ -80,3 +83,23 @@ def test_an_untouched_old_dagster_yaml_is_brought_up_to_date_and_an_edited_one_i
 
     assert "BatchedSqliteEventLogStorage" in (old / "dagster.yaml").read_text()
     assert (edited / "dagster.yaml").read_text().endswith("max_concurrent_runs: 2\n")
+
+
+def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_path):
+    ours = instance_in(tmp_path / "ours").event_log_storage
+    dagsters = dg.DagsterInstance.from_config(str(tmp_path / "ours")).event_log_storage
+    plain = SqliteEventLogStorage(str(tmp_path / "plain"))
+    for storage in (ours, plain):
+        with storage.run_connection("a-run"):
+            pass
+    assert type(dagsters) is BatchedSqliteEventLogStorage
+
+    def layout(storage) -> tuple:
+        with sqlite3.connect(storage.path_for_shard("a-run")) as db:
+            tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+            return tables, db.execute("SELECT version_num FROM alembic_version").fetchall(), db.execute(
+                "PRAGMA journal_mode"
+            ).fetchone()
+
+    assert layout(ours) == layout(plain)
+    assert layout(ours)[1]  # stamped with a migration revision
