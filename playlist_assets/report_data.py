@@ -19,9 +19,9 @@ from playlist_assets.tables import FEATURE_SET_VERSION
 REPRESENTATIVES = 10
 
 
-def _track_rows(members: pl.DataFrame, has_score: bool) -> tuple[TrackRow, ...]:
+def _track_rows(members: list[dict], has_score: bool) -> tuple[TrackRow, ...]:
     rows = []
-    for m in members.iter_rows(named=True):
+    for m in members:
         names = m["artist_names"] or []
         ids = m["artist_ids"] or [None] * len(names)
         rows.append(
@@ -66,15 +66,21 @@ def build_reports(
 ) -> list[tuple[PlaylistReport, ScatterInput | None]]:
     """One (report, scatter) per playlist in `inputs`; scatter is None when not clustered."""
     # Whole-library frames split once, so the per-playlist loop below only assembles dataclasses.
+    # Sorted and narrowed before splitting: a polars call on each playlist's small frame costs
+    # more than the work it does (~0.1 ms), and there are thousands of them in a large library.
     points = inputs.memberships.sort("playlist_id", "cluster", "distance_to_centre", "track_id")
-    points_by_playlist = points.partition_by("playlist_id", as_dict=True)
+    points_by_playlist = points.select("playlist_id", "x", "y", "cluster").partition_by(
+        "playlist_id", as_dict=True, include_key=False
+    )
     nearest = (
         points.filter(pl.int_range(pl.len()).over("playlist_id", "cluster") < REPRESENTATIVES)
         .join(inputs.track_details, on="track_id", how="left")
         .sort("playlist_id", "cluster", "distance_to_centre", "track_id")
     )
-    nearest_by_cluster = nearest.partition_by("playlist_id", "cluster", as_dict=True)
-    clusters_by_playlist = inputs.clusters.partition_by("playlist_id", as_dict=True)
+    nearest_by_cluster: dict[tuple[str, int], list[dict]] = {}
+    for row in nearest.iter_rows(named=True):
+        nearest_by_cluster.setdefault((row["playlist_id"], row["cluster"]), []).append(row)
+    clusters_by_playlist = inputs.clusters.sort("playlist_id", "cluster").partition_by("playlist_id", as_dict=True)
     leftovers = _grouped_leftovers(inputs.unclustered, inputs.track_details)
     leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
     clusterings = {r["playlist_id"]: r for r in inputs.clusterings.iter_rows(named=True)}
@@ -85,11 +91,11 @@ def build_reports(
         summary = clusterings.get(pid)
         if summary is None:
             continue  # not clustered yet: nothing to report on
-        own_points = points_by_playlist.get((pid,), points.clear())
-        own_clusters = clusters_by_playlist.get((pid,), inputs.clusters.clear()).sort("cluster")
+        own_points = points_by_playlist.get((pid,))
+        own_clusters = clusters_by_playlist.get((pid,), inputs.clusters.clear())
         sections = []
         for c in own_clusters.iter_rows(named=True):
-            in_cluster = nearest_by_cluster.get((pid, c["cluster"]), nearest.clear())
+            in_cluster = nearest_by_cluster.get((pid, c["cluster"]), [])
             sections.append(
                 ClusterSection(
                     number=c["cluster"],
@@ -116,10 +122,9 @@ def build_reports(
                 title=report.name,
                 x_label=report.x_label,
                 y_label=report.y_label,
-                points=tuple(
-                    ScatterPoint(x, y, k)
-                    for x, y, k in own_points.select("x", "y", "cluster").iter_rows()
-                ),
+                points=tuple(ScatterPoint(x, y, k) for x, y, k in own_points.iter_rows())
+                if own_points is not None
+                else (),
                 legend={s.number: f"Cluster #{s.number}: {s.description}" for s in sections},
             )
         out.append((report, scatter))
