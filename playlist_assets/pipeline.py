@@ -1,9 +1,10 @@
 """Materialize the whole graph, every playlist, in one process, on the persistent instance.
 
-Three steps, because playlist partitions only exist once the raw library has landed:
+Two steps, because playlist partitions only exist once the raw library has landed:
 1. the library (raw.*) and the feature table; 2. the playlist partitions (clusters, plot, report,
 lineage), as few ranged runs as possible: one for the whole library, or with `changed_only` one
-per contiguous stretch of playlists whose snapshot or code changed; 3. the index and the views.
+per contiguous stretch of playlists whose snapshot or code changed. The index and the views are
+made in the last of these runs (in a run of their own when no playlist needs rebuilding).
 """
 
 from __future__ import annotations
@@ -142,9 +143,15 @@ def materialize_everything(
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)
-    for first, last in contiguous_stretches(keys, wanted):
+    stretches = contiguous_stretches(keys, wanted)
+    for first, last in stretches[:-1]:
         summary.run_ids.append(run(PER_PLAYLIST, range_tags(first, last)).run_id)
-    summary.run_ids.append(run(LIBRARY_WIDE).run_id)
+    # The index and the views join the last stretch's run: a run costs about a second to set
+    # up and record, whatever it holds.
+    if stretches:
+        summary.run_ids.append(run(PER_PLAYLIST | LIBRARY_WIDE, range_tags(*stretches[-1])).run_id)
+    else:
+        summary.run_ids.append(run(LIBRARY_WIDE).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary
