@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--changed-only",
         action="store_true",
-        help="Rebuild only playlists whose snapshot (or this program's version) changed since their report.",
+        help="Rebuild only playlists whose snapshot, contents or this program's version changed since their report.",
     )
     run.add_argument("--summary-json", metavar="FILE", help="Also write the run summary as JSON (for scripts).")
     init = commands.add_parser("init-instance", help="Create the Dagster instance folder.")

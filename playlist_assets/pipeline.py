@@ -3,7 +3,7 @@
 Two steps, because playlist partitions only exist once the raw library has landed:
 1. the library (raw.*) and the feature table; 2. the playlist partitions (clusters, plot, report,
 lineage), as few ranged runs as possible: one for the whole library, or with `changed_only` one
-per contiguous stretch of playlists whose snapshot or code changed. The index and the views are
+per contiguous stretch of playlists whose snapshot, contents or code changed. The index and the views are
 made in the last of these runs (in a run of their own when no playlist needs rebuilding).
 """
 
@@ -19,6 +19,7 @@ from playlist_assets import queries
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
 from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
+from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
 from playlist_assets.warehouse import connect, scalar
@@ -139,7 +140,8 @@ def materialize_everything(
     summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         current = set(queries.playlist_ids(conn))
-        wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION)) if changed_only else current
+        versions = recorded_versions(instance) if changed_only else {}
+        wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, versions)) if changed_only else current
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)

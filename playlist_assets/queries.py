@@ -7,6 +7,7 @@ of a thousand playlists to a handful of round trips.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -80,20 +81,33 @@ def playlist_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT playlist_id FROM raw.playlists ORDER BY 1").fetchall()]
 
 
-def playlists_needing_reports(conn: duckdb.DuckDBPyConnection, code_version: str) -> list[str]:
-    """Playlists whose report is missing, or describes another snapshot or another code version."""
-    if not existing_columns(conn, tables.ANALYTICS_CLUSTER_REPORTS):
+def playlists_needing_reports(
+    conn: duckdb.DuckDBPyConnection, code_version: str, versions: Mapping[str, str] | None = None
+) -> list[str]:
+    """Playlists whose report is missing, or describes another snapshot, code version or content.
+
+    `versions` is each playlist's current content version (recorded by the library refresh):
+    a renamed track or changed feature leaves the snapshot as it was but moves the version on.
+    """
+    columns = existing_columns(conn, tables.ANALYTICS_CLUSTER_REPORTS)
+    if not columns:
         return playlist_ids(conn)
+    # A report written before versions were kept has none: it counts as describing another one.
+    built_from = "r.playlist_version" if "playlist_version" in columns else "NULL"
+    rows = conn.execute(
+        f"""SELECT p.playlist_id,
+                   r.playlist_id IS NULL OR r.snapshot_id IS DISTINCT FROM p.snapshot_id
+                       OR r.code_version IS DISTINCT FROM ? AS outdated,
+                   {built_from} AS built_from
+            FROM raw.playlists p LEFT JOIN analytics.cluster_reports r USING (playlist_id)
+            ORDER BY 1""",
+        [code_version],
+    ).fetchall()
+    versions = versions or {}
     return [
-        r[0]
-        for r in conn.execute(
-            """SELECT p.playlist_id FROM raw.playlists p
-               LEFT JOIN analytics.cluster_reports r USING (playlist_id)
-               WHERE r.playlist_id IS NULL OR r.snapshot_id IS DISTINCT FROM p.snapshot_id
-                  OR r.code_version IS DISTINCT FROM ?
-               ORDER BY 1""",
-            [code_version],
-        ).fetchall()
+        playlist_id
+        for playlist_id, outdated, built_from in rows
+        if outdated or (playlist_id in versions and versions[playlist_id] != built_from)
     ]
 
 

@@ -290,6 +290,10 @@ ANALYTICS_CLUSTER_REPORTS = Table(
         Column("report_sha256", S, "SHA-256 of the Markdown file."),
         Column("image_sha256", S, "SHA-256 of the PNG file."),
         Column("snapshot_id", S, "Playlist snapshot the report describes."),
+        Column(
+            "playlist_version", S,
+            "Data version of the playlist's contents (features/playlist_snapshots) the report describes.",
+        ),
         Column("source", S, "Where the library came from."),
         Column("feature_set", S, "Feature table version and the set used (audio or metadata)."),
         Column("feature_providers", S, "Providers of the audio features used."),

@@ -14,7 +14,9 @@ from dagster._core.loader import LoadingContextForTest
 from playlist_assets.assets.automation import PER_PLAYLIST
 from playlist_assets.assets.clusters import playlist_clustering
 from playlist_assets.assets.partitions import PLAYLISTS, range_tags
-from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
+from playlist_assets import queries
+from playlist_assets.assets.reports import CODE_VERSION
+from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.definitions import ASSETS, build_definitions, resources_for
 from playlist_assets.instance import prepare_instance_folder
 from playlist_assets.pipeline import materialize_everything
@@ -41,6 +43,18 @@ def land(instance, settings) -> None:
     """The library refresh as the schedule runs it: the `refresh_library` job."""
     job = build_definitions(settings).resolve_job_def("refresh_library")
     assert job.execute_in_process(instance=instance).success
+
+
+def requested_playlists(instance, settings) -> set[str]:
+    """Every playlist in the ranges of the report runs the sensor requests."""
+    order = instance.get_dynamic_partitions(PLAYLISTS.name)
+    found = set()
+    for request in evaluate(instance, settings).run_requests:
+        if "dagster/asset_partition_range_start" in request.tags:
+            first = order.index(request.tags["dagster/asset_partition_range_start"])
+            last = order.index(request.tags["dagster/asset_partition_range_end"])
+            found.update(order[first : last + 1])
+    return found
 
 
 def snapshot_observations(instance) -> int:
@@ -93,6 +107,15 @@ def test_editing_one_playlist_makes_exactly_its_partitions_unsynced(tmp_path):
     features_only = dg.AssetSelection.groups("features")
     assert dg.materialize(ASSETS, selection=features_only, instance=instance, resources=resources_for(edited)).success
     assert {playlist for _, playlist in unsynced(instance, settings)} == set(holders)
+    # Their snapshots did not change, yet the sensor and `--changed-only` rebuild exactly them.
+    assert requested_playlists(instance, edited) == set(holders)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        assert set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance))) == set(holders)
+    for holder in holders:
+        assert dg.materialize(ASSETS, selection=PER_PLAYLIST, instance=instance, resources=resources_for(edited),
+                              tags=range_tags(holder, holder)).success
+    assert unsynced(instance, settings) == set()
+    assert requested_playlists(instance, edited) == set()
 
     # A new clustering code version makes every clustering partition unsynced.
     bumped = playlist_clustering.map_asset_specs(lambda spec: spec.replace_attributes(code_version="clustering-next"))

@@ -2,7 +2,7 @@
 
 The schedule (off by default) lands the library again; the sensor then adds a partition for
 every new playlist, removes those of deleted playlists, and requests a run for exactly the
-playlists whose snapshot (or this code) changed since their report was written.
+playlists whose snapshot, contents (or this code) changed since their report was written.
 """
 
 import hashlib
@@ -14,6 +14,7 @@ from playlist_assets import queries
 from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.warehouse import WarehouseBusyError
 
 PER_PLAYLIST = (
@@ -53,7 +54,7 @@ daily_refresh = dg.ScheduleDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Adds a partition for each new playlist, deletes those of removed playlists, and requests "
-        "report runs for exactly the playlists whose snapshot changed since their report (one run "
+        "report runs for exactly the playlists whose snapshot or contents changed since their report (one run "
         "per contiguous stretch of partitions); then rebuilds the index."
     ),
 )
@@ -65,7 +66,8 @@ def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_
             if not queries.raw_tables_exist(conn):
                 return dg.SkipReason("No library landed yet: materialize the raw group first.")
             snapshots = queries.playlist_snapshots(conn)
-            stale = queries.playlists_needing_reports(conn, CODE_VERSION)
+            versions = recorded_versions(context.instance)
+            stale = queries.playlists_needing_reports(conn, CODE_VERSION, versions)
             orphans = queries.reports_of_removed_playlists(conn)
             latest_report = queries.latest_report_time(conn)
     except WarehouseBusyError:
@@ -80,9 +82,10 @@ def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_
     requests = []
     for first, last in contiguous_stretches(ordered, set(stale)):
         chosen = ordered[ordered.index(first) : ordered.index(last) + 1]
-        # The run key ties the request to the snapshots it builds: a change is never built twice.
+        # The run key ties the request to the snapshots and contents it builds: a change is never
+        # built twice.
         version = hashlib.sha256(
-            "".join(f"{k}@{snapshots[k]};" for k in chosen).encode() + CODE_VERSION.encode()
+            "".join(f"{k}@{snapshots[k]}/{versions.get(k)};" for k in chosen).encode() + CODE_VERSION.encode()
         ).hexdigest()[:16]
         requests.append(
             dg.RunRequest(job_name=playlist_reports.name, run_key=f"{first}..{last}@{version}", tags=range_tags(first, last))

@@ -11,7 +11,7 @@ from playlist_assets.assets.metadata import add_partition_metadata, table_spec
 from playlist_assets.assets.partitions import INDEX_CODE_VERSION, LINEAGE_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
 from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYLIST, SCATTER_KEY, slugs_of_library
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
-from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
+from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.reporting.markdown import render_index
 from playlist_assets.reporting.model import IndexEntry
 from playlist_assets.reporting.paths import report_path, scatter_path
@@ -42,6 +42,7 @@ def cluster_reports(
     keys = list(context.partition_keys)
     root = Path(reports.path)
     now = datetime.now(timezone.utc)
+    versions = recorded_versions(context.instance)
     with warehouse_db.connect() as conn:
         slugs = slugs_of_library(conn)
         ids = [sorted(keys)]
@@ -69,6 +70,7 @@ def cluster_reports(
                     "report_sha256": files.sha256_of(root / md),
                     "image_sha256": files.sha256_of(root / png) if has_png else None,
                     "snapshot_id": s["snapshot_id"],
+                    "playlist_version": versions.get(s["playlist_id"]),
                     "source": s["source"],
                     "feature_set": f"{tables.FEATURE_SET_VERSION}/{s['feature_set'] or 'none'}",
                     "feature_providers": s["feature_providers"],

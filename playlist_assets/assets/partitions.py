@@ -12,7 +12,7 @@ SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
 CLUSTERING_CODE_VERSION = "clustering-v1"
 SCATTER_CODE_VERSION = "scatter-v3"  # v3: text without hinting, opaque plots as RGB
 MARKDOWN_CODE_VERSION = "markdown-v1"
-LINEAGE_CODE_VERSION = "lineage-v1"
+LINEAGE_CODE_VERSION = "lineage-v2"  # v2: the playlist version each report describes
 INDEX_CODE_VERSION = "index-v1"
 
 # Every asset that writes the DuckDB file runs in this pool, so writers take turns.

@@ -49,18 +49,24 @@ PLAYLIST_SNAPSHOTS = dg.AssetSpec(
 )
 
 
+def recorded_versions(instance: dg.DagsterInstance) -> dict[str, str]:
+    """The latest recorded version of each playlist partition (none before its first refresh)."""
+    # One query for the latest version of every partition, instead of one per playlist.
+    tags = instance.event_log_storage.get_latest_tags_by_partition(
+        PLAYLIST_SNAPSHOTS.key, dg.DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG]
+    )
+    return {partition: t[DATA_VERSION_TAG] for partition, t in tags.items() if DATA_VERSION_TAG in t}
+
+
 def record_changed_versions(context: dg.AssetExecutionContext, conn) -> int:
     """Observe the playlists whose version differs from the last one recorded; return how many."""
     versions = queries.playlist_versions(conn, SNAPSHOT_CODE_VERSION)
-    # One query for the latest version of every partition, instead of one per playlist.
-    recorded = context.instance.event_log_storage.get_latest_tags_by_partition(
-        PLAYLIST_SNAPSHOTS.key, dg.DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG]
-    )
+    recorded = recorded_versions(context.instance)
     partitions = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
     changed = [
         playlist_id
         for playlist_id, version in versions.items()
-        if playlist_id in partitions and recorded.get(playlist_id, {}).get(DATA_VERSION_TAG) != version
+        if playlist_id in partitions and recorded.get(playlist_id) != version
     ]
     _log_as_one_batch(
         context,
