@@ -9,14 +9,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
-import sklearn
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import pairwise_distances, silhouette_score
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import ThreadpoolController
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
+
+# scikit-learn (with SciPy, 2-3 s to import) is imported where it is used, not here: the
+# Dagster processes that load the definitions (the UI's code server, the daemon, a run over a
+# large library) mostly never cluster in-process, and the worker processes that do import it
+# when they start clustering.
 
 MIN_TRACKS = 6
 MIN_COLUMNS = 2
@@ -93,6 +97,8 @@ def cluster_playlist(
     track that has features. Nulls are allowed and imputed with the column mean; columns that
     are entirely null or constant are dropped.
     """
+    import sklearn
+
     _check_input(features, feature_columns)
     # BLAS and OpenMP threads only add CPU for matrices this small (measured: 2x CPU, no faster at 200-1000
     # tracks) and oversubscribe when playlists run in parallel.
@@ -106,10 +112,15 @@ def cluster_playlist(
 
 @cache
 def _blas_controller() -> ThreadpoolController:
+    from threadpoolctl import ThreadpoolController
+
     return ThreadpoolController()  # scanning the loaded libraries costs ~1 ms: do it once
 
 
 def _cluster(features: pl.DataFrame, feature_columns: list[str], seed: int) -> ClusteringResult:
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
     # Sorted so that the result does not depend on the order the rows arrived in.
     features = features.sort("track_id")
     track_ids = features["track_id"].cast(pl.String).to_numpy()
@@ -235,6 +246,8 @@ def _choose_clustering(z: np.ndarray, seed: int) -> tuple[np.ndarray, float] | N
     highest silhouette (ties: smaller k). If every k is lopsided, take the least lopsided one
     (ties: higher silhouette) rather than whichever k happened to be tried last.
     """
+    from sklearn.metrics import pairwise_distances, silhouette_score
+
     n_distinct = len({row.tobytes() for row in z})
     fitted = []  # (size ratio, k, labels) of every k whose clusters are all non-empty
     seeded = _seeded_generator(seed)
@@ -286,6 +299,8 @@ def kmeans_labels(
 
     `seed` is an int or a RandomState in the state RandomState(that int) starts in: same labels.
     """
+    from sklearn.cluster import KMeans
+
     model = KMeans(n_clusters=k, n_init=n_init, max_iter=MAX_ITER, random_state=seed, algorithm="lloyd")
     labels = model.fit_predict(z)
     return labels if len(np.unique(labels)) == k else None
