@@ -140,8 +140,9 @@ def materialize_everything(
     summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         current = set(queries.playlist_ids(conn))
-        versions = recorded_versions(instance) if changed_only else {}
-        wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, versions)) if changed_only else current
+        wanted = current
+        if changed_only:
+            wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance)))
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)

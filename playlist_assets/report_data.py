@@ -84,6 +84,7 @@ def build_reports(
     leftovers = _grouped_leftovers(inputs.unclustered, inputs.track_details)
     leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
     clusterings = {r["playlist_id"]: r for r in inputs.clusterings.iter_rows(named=True)}
+    no_clusters, no_leftovers = inputs.clusters.clear(), leftovers.clear()
 
     out = []
     for playlist in inputs.playlists.sort("playlist_id").iter_rows(named=True):
@@ -92,7 +93,7 @@ def build_reports(
         if summary is None:
             continue  # not clustered yet: nothing to report on
         own_points = points_by_playlist.get((pid,))
-        own_clusters = clusters_by_playlist.get((pid,), inputs.clusters.clear())
+        own_clusters = clusters_by_playlist.get((pid,), no_clusters)
         sections = []
         for c in own_clusters.iter_rows(named=True):
             in_cluster = nearest_by_cluster.get((pid, c["cluster"]), [])
@@ -110,7 +111,7 @@ def build_reports(
             slug=slugs[pid],
             has_score=inputs.has_score,
             clusters=tuple(sections),
-            not_clustered=_not_clustered_rows(leftovers_by_playlist.get((pid,), leftovers.clear())),
+            not_clustered=_not_clustered_rows(leftovers_by_playlist.get((pid,), no_leftovers)),
             unclustered_reason=None if summary["clustered"] else summary["reason"],
             x_label=summary["x_label"] or "",
             y_label=summary["y_label"] or "",

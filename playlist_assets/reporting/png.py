@@ -26,7 +26,7 @@ def encode_rgba(pixels: np.ndarray) -> bytes:
 
     Written as RGB when every pixel is opaque (it decodes to the same colours), else as RGBA.
     """
-    return encode_image(_image(pixels))
+    return encode_image(image_of(pixels))
 
 
 def encode_image(image: Image.Image) -> bytes:
@@ -35,12 +35,8 @@ def encode_image(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def reduced(pixels: np.ndarray, factor: int) -> Image.Image:
-    """The image shrunk `factor` times each way, each pixel the mean of a factor x factor box."""
-    return _image(pixels).reduce(factor)
-
-
-def _image(pixels: np.ndarray) -> Image.Image:
+def image_of(pixels: np.ndarray) -> Image.Image:
+    """The Pillow image `encode_rgba` writes: RGB when every pixel is opaque, else RGBA."""
     if pixels.ndim != 3 or pixels.shape[2] != 4 or pixels.dtype != np.uint8:
         raise ValueError(f"expected a (height, width, 4) uint8 array, got {pixels.shape} {pixels.dtype}")
     image = Image.fromarray(pixels)

@@ -13,7 +13,7 @@ import io
 from PIL import Image
 
 from playlist_assets.reporting.model import ScatterInput
-from playlist_assets.reporting.png import encode_image, encode_rgba, reduced
+from playlist_assets.reporting.png import encode_image, image_of
 
 # Halving with a box filter: as readable as a Lanczos thumbnail at this size, and cheaper.
 REDUCTION = 2
@@ -39,9 +39,8 @@ def render_scatter_with_preview(scatter: ScatterInput) -> tuple[bytes, str]:
     # matplotlib is imported by the processes that draw, not by every one that loads the assets.
     from playlist_assets.reporting.scatter import render_scatter_pixels
 
-    pixels = render_scatter_pixels(scatter)
-    png = encode_rgba(pixels)
-    return png, _base64_png(reduced(pixels, REDUCTION))
+    image = image_of(render_scatter_pixels(scatter))
+    return encode_image(image), _base64_png(image.reduce(REDUCTION))
 
 
 # The overview of each plot, made later in the same run, finds its preview here; a run over
