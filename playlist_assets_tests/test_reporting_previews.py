@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 
+import numpy as np
 from PIL import Image
 
 from playlist_assets.reporting import previews
@@ -23,3 +24,16 @@ def test_the_preview_made_beside_the_plot_equals_one_made_from_its_file() -> Non
     assert previews.png_preview_markdown(png, "x") == f"![x](data:image/png;base64,{preview})"
     image = Image.open(io.BytesIO(base64.b64decode(preview)))
     assert image.size == (400, 300)
+
+
+def test_the_preview_keeps_every_cluster_colour_in_at_most_64_colours() -> None:
+    from playlist_assets.reporting.scatter import cluster_color
+
+    _, preview = previews.render_scatter_with_preview(plot())
+    image = Image.open(io.BytesIO(base64.b64decode(preview))).convert("RGB")
+    colours = np.array([colour for _, colour in image.getcolors(maxcolors=400 * 300)])
+    assert len(colours) <= previews.PREVIEW_COLOURS
+    for cluster in (1, 2, 3):
+        wanted = np.array(cluster_color(cluster)) * 255
+        # The points' fill, within a few levels: the reduced palette may shift it slightly.
+        assert np.abs(colours - wanted).max(axis=1).min() <= 6, f"cluster {cluster}'s colour is lost"

@@ -1,7 +1,9 @@
 """Small inline previews of the plots, for the Dagster UI's metadata panel.
 
-A preview is the plot halved to 400 x 300 px, as a Markdown image with a data URI, so the event
-log stays small. The scatter asset makes it next to the plot (in the worker processes that
+A preview is the plot halved to 400 x 300 px and reduced to 64 colours, as a Markdown image with
+a data URI. Every playlist's plot and report carry one in the event log, so its size is paid in
+every run's writes: at 1,000 playlists the full-colour previews made up three quarters of the
+~75 MB the reports' materializations wrote. The scatter asset makes it next to the plot (in the worker processes that
 draw), and the overview asset, which shows the same plot inside its report, finds it here.
 """
 
@@ -17,6 +19,11 @@ from playlist_assets.reporting.png import encode_image, image_of
 
 # Halving with a box filter: as readable as a Lanczos thumbnail at this size, and cheaper.
 REDUCTION = 2
+# A plot holds white, greys, up to ten cluster colours and their blends at the edges: 64 colours
+# look the same at preview size. Measured on 30 plots: 6.8 KB of base64 where full colour took
+# 23.7 KB, and 2.9 ms to make instead of 4.7 (fewer bytes to compress). Fast octree is
+# deterministic: the same plot gives the same preview.
+PREVIEW_COLOURS = 64
 
 
 def png_preview_markdown(png: bytes, alt: str = "scatter") -> str:
@@ -59,4 +66,7 @@ def _thumbnail_base64(png: bytes) -> str:
 
 
 def _base64_png(image: Image.Image) -> str:
-    return base64.b64encode(encode_image(image)).decode("ascii")
+    reduced = image.quantize(PREVIEW_COLOURS, method=Image.Quantize.FASTOCTREE)
+    buffer = io.BytesIO()
+    reduced.save(buffer, format="PNG")  # Pillow's default level: at this size it costs ~1 ms more than level 1
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
