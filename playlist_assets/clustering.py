@@ -17,10 +17,13 @@ import polars as pl
 if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
 
-# scikit-learn and SciPy (2-3 s to import) are imported where it is used, not here: the
+# scikit-learn and SciPy (2-3 s to import) are imported where they are used, not here: the
 # Dagster processes that load the definitions (the UI's code server, the daemon, a run over a
-# large library) mostly never cluster in-process, and the worker processes that do import it
-# when they start clustering.
+# large library) mostly never cluster in-process, and the worker processes that do import them
+# when they start (parallel.start_workers) or first cluster.
+DEPENDENCIES = (
+    "sklearn.cluster", "sklearn.decomposition", "sklearn.metrics", "sklearn.preprocessing", "scipy.cluster.hierarchy",
+)
 
 MIN_TRACKS = 6
 MIN_COLUMNS = 2

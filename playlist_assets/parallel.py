@@ -5,13 +5,15 @@ so separate processes use every core. Workers are started fresh ("spawn"): forki
 that already ran scikit-learn's OpenMP code can hang the child, and a fresh worker imports
 only the pure modules it runs (no Dagster). That start costs a few seconds, so the workers are
 kept for the life of the process (a run clusters, then draws, with the same workers), and small
-runs stay in the calling process, where they are faster anyway. Results come back in input
-order, so output does not depend on how the work was split.
+runs stay in the calling process, where they are faster anyway, unless workers are already
+running: a caller that knows work is coming (the CLI) starts them ahead with `start_workers`.
+Results come back in input order, so output does not depend on how the work was split.
 """
 
 from __future__ import annotations
 
 import atexit
+import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -27,6 +29,9 @@ MIN_ITEMS_PER_WORKER = 40
 # Items handed to a worker at a time: large enough that sending them is cheap, small enough
 # that both workers finish at about the same time.
 CHUNKS_PER_WORKER = 8
+# Workers yield the CPU to the process that started them, which is the run's critical path:
+# started ahead, they import while it lands the library, and that must not slow the landing.
+WORKER_NICENESS = 10
 
 
 def usable_cores() -> int:
@@ -37,18 +42,19 @@ def usable_cores() -> int:
 
 
 def worker_count(setting: int, items: int) -> int:
-    """How many processes to use: `setting` (0 = one per usable core), fewer for small runs."""
-    wanted = setting if setting > 0 else usable_cores()
-    return max(1, min(wanted, items // MIN_ITEMS_PER_WORKER))
+    """How many processes to start for `items`: `setting` (0 = one per usable core), fewer for small runs."""
+    return max(1, min(_wanted(setting), items // MIN_ITEMS_PER_WORKER))
 
 
 def map_in_processes(fn: Callable[[Item], Result], items: Sequence[Item], setting: int = 0) -> list[Result]:
     """`[fn(item) for item in items]`, on several processes when that is worth it.
 
     `fn` must be a module-level function of a pure module, and items and results picklable.
+    Processes are worth it for many items, or for any number once they are running.
     """
-    workers = worker_count(setting, len(items))
-    if workers == 1:
+    running = _wanted(setting) in _pools
+    workers = _wanted(setting) if running else worker_count(setting, len(items))
+    if workers == 1 or not items:
         return [fn(item) for item in items]
     chunksize = max(1, len(items) // (workers * CHUNKS_PER_WORKER))
     try:
@@ -59,19 +65,54 @@ def map_in_processes(fn: Callable[[Item], Result], items: Sequence[Item], settin
         raise
 
 
+def start_workers(setting: int = 0, preload: Sequence[str] = ()) -> None:
+    """Start the workers now, each importing the `preload` modules, for the calls that follow.
+
+    Starting a worker means importing what it runs (scikit-learn, SciPy, matplotlib: 2-3 s).
+    Started ahead, that happens on the other cores while this process does serial work (landing
+    the library), and later calls, even small ones, find the workers ready instead of importing
+    those modules here. Does nothing when `setting` asks for no more than one process.
+    """
+    workers = _wanted(setting)
+    if workers < 2 or workers in _pools:
+        return
+    pool = _pool(workers, tuple(preload))
+    # The pool starts a process per task it cannot hand to an idle one: one task each starts all.
+    for _ in range(workers):
+        pool.submit(_nothing)
+
+
+def stop_workers() -> None:
+    for pool in _pools.values():
+        pool.shutdown(cancel_futures=True)
+    _pools.clear()
+
+
+atexit.register(stop_workers)
+
 _pools: dict[int, ProcessPoolExecutor] = {}
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def _wanted(setting: int) -> int:
+    return setting if setting > 0 else usable_cores()
+
+
+def _pool(workers: int, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
     pool = _pools.get(workers)
     if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_import_all, initargs=(preload,),
+        )
         _pools[workers] = pool
     return pool
 
 
-@atexit.register
-def _stop_workers() -> None:
-    for pool in _pools.values():
-        pool.shutdown(cancel_futures=True)
-    _pools.clear()
+def _import_all(modules: tuple[str, ...]) -> None:
+    os.nice(WORKER_NICENESS)
+    for module in modules:
+        importlib.import_module(module)
+
+
+def _nothing() -> None:
+    return None

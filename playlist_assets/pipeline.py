@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from playlist_assets import queries
+from playlist_assets import clustering, parallel, queries
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
 from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
@@ -24,6 +24,8 @@ from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
 from playlist_assets.warehouse import connect, scalar
 
+# What the worker processes run: imported there while this process lands the library.
+WORKER_MODULES = (*clustering.DEPENDENCIES, "playlist_assets.reporting.previews", "playlist_assets.reporting.scatter")
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 STAGES = {
     "raw_library": "land the library in raw.*",
@@ -136,6 +138,9 @@ def materialize_everything(
     summary = Summary(settings)
     echo(f"Building playlist reports from the {settings.source} library")
     run = lambda selection, tags=None: _run(instance, settings, selection, echo, verbose, summary, tags)  # noqa: E731
+    # Every refresh clusters and draws something, if only the changed playlists: importing
+    # scikit-learn and matplotlib here would add 2-3 s to even the smallest one.
+    parallel.start_workers(settings.workers, preload=WORKER_MODULES)
 
     summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:

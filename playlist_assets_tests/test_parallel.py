@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from playlist_assets import analysis, features, parallel
 from playlist_assets.sources.demo import demo_library
@@ -21,6 +22,7 @@ def test_a_large_run_uses_the_asked_processes_and_keeps_the_order():
 
 
 def test_a_small_run_or_one_worker_stays_in_this_process():
+    parallel.stop_workers()  # no workers running yet, as in a fresh process
     small = parallel.map_in_processes(pid_and_square, list(range(10)), setting=2)
     single = parallel.map_in_processes(pid_and_square, list(range(200)), setting=1)
     assert {pid for pid, _ in small + single} == {os.getpid()}
@@ -34,3 +36,21 @@ def test_clustering_a_library_on_two_processes_equals_one():
     assert one.playlist_clusterings["clustered"].sum() > parallel.MIN_ITEMS_PER_WORKER
     for name in ("playlist_clusters", "clusters", "playlist_clusterings", "unclustered_entries"):
         assert getattr(one, name).equals(getattr(two, name)), name
+
+
+def imported_in_worker(module: str) -> tuple[int, bool]:
+    return os.getpid(), module in sys.modules
+
+
+def test_a_small_run_uses_workers_started_ahead_with_their_modules_imported():
+    parallel.stop_workers()
+    assert "wave" not in sys.modules  # a standard module nothing here imports
+    parallel.start_workers(2, preload=["wave"])
+    try:
+        out = parallel.map_in_processes(imported_in_worker, ["wave"] * 3, setting=2)
+        assert all(imported for _, imported in out)
+        assert os.getpid() not in {pid for pid, _ in out}
+        # Asking for one process still means this one.
+        assert {pid for pid, _ in parallel.map_in_processes(pid_and_square, [1, 2], setting=1)} == {os.getpid()}
+    finally:
+        parallel.stop_workers()
