@@ -107,15 +107,20 @@ def clusters_scatter(
     ],
     **PER_PLAYLIST,
 )
-def overview(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource):
+def overview(
+    context: dg.AssetExecutionContext,
+    warehouse_db: WarehouseResource,
+    reports: ReportsResource,
+    workers: WorkersResource,
+):
     """The Markdown report of each playlist, in the seed reports' shape.
 
     Written to `reports/playlists/<slug>/clusters/overview.md`; byte-identical for the same inputs.
     """
     root = Path(reports.path)
     written, per_partition = [], {}
-    for report, _ in _reports(warehouse_db, list(context.partition_keys)):
-        text = render_report(report)
+    built = [report for report, _ in _reports(warehouse_db, list(context.partition_keys))]
+    for report, text in zip(built, parallel.map_in_processes(render_report, built, workers.processes)):
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
         written.append(str(report_path(report.slug)))
