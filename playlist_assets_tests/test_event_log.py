@@ -5,6 +5,7 @@ import sqlite3
 import dagster as dg
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
+from playlist_assets.assets.snapshots import DATA_VERSION_TAG, _log_as_one_batch
 from playlist_assets.event_log import BatchedSqliteEventLogStorage
 from playlist_assets.instance import PREVIOUS_TEMPLATE, prepare_instance_folder
 
@@ -103,3 +104,29 @@ def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_pat
 
     assert layout(ours) == layout(plain)
     assert layout(ours)[1]  # stamped with a migration revision
+
+
+OBSERVED = dg.AssetKey("observed_per_partition")
+
+
+@dg.asset(deps=[OBSERVED])
+def observes_every_partition(context: dg.AssetExecutionContext) -> None:
+    _log_as_one_batch(context, [
+        dg.AssetObservation(asset_key=OBSERVED, partition=key, tags={DATA_VERSION_TAG: f"version of {key}"})
+        for key in KEYS
+    ])
+
+
+def test_each_indexed_tag_belongs_to_the_event_of_its_own_partition(tmp_path):
+    # One batch of observations, written with one statement: the index's tag rows must point at
+    # the event each came from (staleness reads a partition's data version through them).
+    instance = instance_in(tmp_path)
+    instance.add_dynamic_partitions(PARTS.name, KEYS)
+    assert dg.materialize([observes_every_partition], instance=instance).success
+    index = sqlite3.connect(tmp_path / "history" / "runs" / "index.db")
+    pairs = index.execute(
+        "SELECT e.partition, t.value FROM asset_event_tags t JOIN event_logs e ON e.id = t.event_id "
+        "WHERE t.key = ? AND e.asset_key = ?",
+        [DATA_VERSION_TAG, OBSERVED.to_string()],
+    ).fetchall()
+    assert sorted(pairs) == [(key, f"version of {key}") for key in KEYS]
