@@ -109,7 +109,8 @@ def _pool(workers: int, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
 
 
 def _import_all(modules: tuple[str, ...]) -> None:
-    os.nice(WORKER_NICENESS)
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
     for module in modules:
         importlib.import_module(module)
 
