@@ -5,9 +5,8 @@ One run over every playlist records two events per partition for each per-playli
 in the same storage. Dagster's SQLite event log builds a new database engine for every one of
 these accesses and commits twice for every single event, about 20 ms an event on this
 project's machines: at 1,000 playlists that was most of a full run. This storage keeps the
-engines it built, each with one idle connection (which holds no lock: other processes read
-and write the files as before; a forked child opens its own) and, as Dagster already groups
-partition events into batches when
+engines it built (they hold no open connection, so nothing is shared between processes or
+kept locked) and, as Dagster already groups partition events into batches when
 `DAGSTER_EVENT_BATCH_SIZE` is set, writes each batch in one transaction per database file.
 The rows are exactly the ones Dagster's own storage writes, so the UI, the daemon, sensors and
 staleness read them unchanged.
@@ -27,7 +26,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +43,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine, text
 from sqlalchemy import exc as db_exc
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import QueuePool
+from sqlalchemy.pool import NullPool
 
 BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
 # Large enough that a run over a whole library sends each asset's partitions as one batch.
@@ -53,25 +51,9 @@ DEFAULT_BATCH_SIZE = "2000"
 # The index plus the few runs being written or watched; a webserver reading many old runs
 # does not keep an engine for each.
 KEPT_ENGINES = 8
-# Connections opened beyond the one kept, when threads (the webserver's) use a file at once;
-# closed again when returned.
-POOL_OVERFLOW = 8
 # Long enough to serve the thousands of look-ups of one run step; short enough that partitions
 # added by another process (the sensor in the daemon) are seen at once by a person or a run.
 PARTITIONS_FRESH_SECONDS = 1.0
-
-
-_storages: weakref.WeakSet[BatchedSqliteEventLogStorage] = weakref.WeakSet()
-
-
-def _forget_connections_after_fork() -> None:
-    # A SQLite connection must not be used by two processes: the child opens its own.
-    for storage in list(_storages):
-        for engine in storage._engines.values():
-            engine.dispose(close=False)
-
-
-os.register_at_fork(after_in_child=_forget_connections_after_fork)
 
 
 def _is_indexed_asset_event(event: EventLogEntry) -> bool:
@@ -91,7 +73,6 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         # partitions definition name -> (when read, keys in order, the same keys as a set)
         self._partitions: dict[str, tuple[float, list[str], frozenset[str]]] = {}
         super().__init__(base_dir, inst_data=inst_data)
-        _storages.add(self)
 
     @classmethod
     def from_config_value(cls, inst_data, config_value):  # type: ignore[override]
@@ -106,13 +87,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             engine = self._engines.get(shard)
             if engine is None:
-                # One connection per file is kept open between uses. Dagster opens and closes
-                # one per access, and the close of a WAL database's last connection checkpoints
-                # the log into the file: that was most of the cost of storing a single event.
-                # An idle connection holds no lock, so other processes read and write as before.
                 engine = create_engine(
                     self.conn_string_for_shard(shard),
-                    poolclass=QueuePool, pool_size=1, max_overflow=POOL_OVERFLOW,
+                    poolclass=NullPool,
                     connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
                 )
                 self._engines[shard] = engine
