@@ -187,10 +187,12 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             self._store_asset_events(stretch)
 
     def _store_asset_events(self, events: list[EventLogEntry]) -> None:
-        # The rows Dagster's own storage inserts one statement at a time, inserted with one
-        # statement for all: each single-row statement was built and compiled anew. Measured on
-        # a run of one asset over 1,000 partitions (1,000 planned and 1,000 materialized events):
-        # 1.8-2.1 s before, 1.1-1.3 s after.
+        # The rows Dagster's own storage inserts one statement at a time, each built and compiled
+        # anew, are inserted with one statement per file: an executemany into the run's file; into
+        # the index, one statement whose ids come back in the rows' order (SQLAlchemy still runs
+        # it row by row on SQLite, which cannot order a batch's RETURNING, but compiles it once).
+        # Measured on a run of one asset over 1,000 partitions (1,000 planned and 1,000
+        # materialized events): 1.8-2.1 s before, 1.1-1.3 s after.
         rows = [self._event_to_row(event) for event in events]
         with self.run_connection(events[0].run_id) as conn:
             conn.execute(SqlEventLogStorageTable.insert(), rows)

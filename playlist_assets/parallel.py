@@ -29,8 +29,10 @@ MIN_ITEMS_PER_WORKER = 40
 # Items handed to a worker at a time: large enough that sending them is cheap, small enough
 # that both workers finish at about the same time.
 CHUNKS_PER_WORKER = 8
-# Workers yield the CPU to the process that started them, which is the run's critical path:
+# Workers run below normal priority. The process that starts them is the run's critical path:
 # started ahead, they import while it lands the library, and that must not slow the landing.
+# Any pool's workers do (also those a run launched from the UI starts), so they also give way
+# to the rest of the machine's work.
 WORKER_NICENESS = 10
 
 
@@ -71,7 +73,8 @@ def start_workers(setting: int = 0, preload: Sequence[str] = ()) -> None:
     Starting a worker means importing what it runs (scikit-learn, SciPy, matplotlib: 2-3 s).
     Started ahead, that happens on the other cores while this process does serial work (landing
     the library), and later calls, even small ones, find the workers ready instead of importing
-    those modules here. Does nothing when `setting` asks for no more than one process.
+    those modules here. Does nothing when `setting` asks for no more than one process, or when a
+    pool of that many workers is already running (it is reused as it is).
     """
     workers = _wanted(setting)
     if workers < 2 or workers in _pools:
@@ -112,7 +115,13 @@ def _import_all(modules: tuple[str, ...]) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
     for module in modules:
-        importlib.import_module(module)
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001
+            # Importing ahead only saves time. A failure here would break the whole pool (its
+            # initializer failed) and with it the first run step; the work that needs the
+            # module imports it again and reports the real error, with its traceback.
+            pass
 
 
 def _nothing() -> None:

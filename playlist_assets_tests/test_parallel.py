@@ -54,3 +54,12 @@ def test_a_small_run_uses_workers_started_ahead_with_their_modules_imported():
         assert {pid for pid, _ in parallel.map_in_processes(pid_and_square, [1, 2], setting=1)} == {os.getpid()}
     finally:
         parallel.stop_workers()
+
+
+def test_a_module_that_fails_to_preload_leaves_the_workers_usable():
+    parallel.stop_workers()
+    parallel.start_workers(2, preload=["playlist_assets_no_such_module"])
+    try:
+        assert [square for _, square in parallel.map_in_processes(pid_and_square, [2, 3], setting=2)] == [4, 9]
+    finally:
+        parallel.stop_workers()
