@@ -40,9 +40,43 @@ def test_only_edited_playlists_are_requested_and_the_index_follows(tmp_path):
         last = request.tags["dagster/asset_partition_range_end"]
         keys = instance.get_dynamic_partitions(PLAYLISTS.name)
         built |= set(keys[keys.index(first) : keys.index(last) + 1])
-    assert built == changed  # exactly the edited playlists, in as few ranged runs as they allow
+    assert built == changed  # exactly the edited playlists
+    # The landing moved their partitions together to the end, so one ranged run builds both.
+    assert len(result.run_requests) == 1
+    assert set(instance.get_dynamic_partitions(PLAYLISTS.name)[-2:]) == changed
     # The same change is not requested twice once its runs exist (run keys are per snapshot).
     assert len({r.run_key for r in result.run_requests}) == len(result.run_requests)
+
+
+def test_a_refresh_of_scattered_edits_is_one_run_and_keeps_every_partitions_history(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    before = instance.get_dynamic_partitions(PLAYLISTS.name)
+    scatter = dg.AssetKey(["reports", "clusters_scatter"])
+    history = {
+        key: len(instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=scatter, asset_partitions=[key]), limit=10
+        ).records)
+        for key in before
+    }
+
+    summary = materialize_everything(settings.with_(demo_edits=3), echo=lambda _: None, instance=instance,
+                                     changed_only=True)
+
+    after = instance.get_dynamic_partitions(PLAYLISTS.name)
+    edited = after[-3:]
+    assert summary.rebuilt == 3
+    assert sorted(after) == sorted(before)
+    # The edits were spread over the library; their partitions now close the list, in their old order.
+    assert [before.index(key) for key in edited] == sorted(before.index(key) for key in edited)
+    assert max(before.index(key) for key in edited) - min(before.index(key) for key in edited) > 2
+    assert len(summary.run_ids) == 2  # the landing, then one run for the three playlists (and the index)
+    for key in before:
+        kept = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=scatter, asset_partitions=[key]), limit=10
+        ).records
+        assert len(kept) == history[key] + (key in edited)
 
 
 def test_a_removed_playlist_loses_its_partition_rows_and_files(tmp_path):
