@@ -56,10 +56,13 @@ def map_in_processes(fn: Callable[[Item], Result], items: Sequence[Item], settin
     Processes are worth it for many items, or for any number once they are running.
     """
     running = _wanted(setting) in _pools
+    worth_splitting = worker_count(setting, len(items)) > 1
     workers = _wanted(setting) if running else worker_count(setting, len(items))
     if workers == 1 or not items:
         return [fn(item) for item in items]
-    chunksize = max(1, len(items) // (workers * CHUNKS_PER_WORKER))
+    # A few items go to a running pool as one chunk: one idle worker takes them all, and the
+    # pool starts no other worker (and its imports) for them.
+    chunksize = max(1, len(items) // (workers * CHUNKS_PER_WORKER)) if worth_splitting else len(items)
     try:
         return list(_pool(workers).map(fn, items, chunksize=chunksize))
     except BrokenProcessPool:
@@ -68,21 +71,24 @@ def map_in_processes(fn: Callable[[Item], Result], items: Sequence[Item], settin
         raise
 
 
-def start_workers(setting: int = 0, preload: Sequence[str] = ()) -> None:
-    """Start the workers now, each importing the `preload` modules, for the calls that follow.
+def start_workers(setting: int = 0, preload: Sequence[str] = (), processes: int | None = None) -> None:
+    """Start workers now, each importing the `preload` modules, for the calls that follow.
 
     Starting a worker means importing what it runs (scikit-learn, SciPy, matplotlib: 2-3 s).
-    Started ahead, that happens on the other cores while this process does serial work (landing
-    the library), and later calls, even small ones, find the workers ready instead of importing
-    those modules here. Does nothing when `setting` asks for no more than one process, or when a
-    pool of that many workers is already running (it is reused as it is).
+    Started ahead, that happens on another core while this process does serial work (landing
+    the library), and later calls, even small ones, find a worker ready instead of importing
+    those modules here. `processes` starts only that many of the pool's workers (the rest start
+    when a call has work for them, or when called again without it): a worker importing beside
+    this process slows it, so a refresh of a few playlists starts one, and a large one all.
+    Does nothing when `setting` asks for no more than one process.
     """
     workers = _wanted(setting)
-    if workers < 2 or workers in _pools:
+    if workers < 2:
         return
     pool = _pool(workers, tuple(preload))
-    # The pool starts a process per task it cannot hand to an idle one: one task each starts all.
-    for _ in range(workers):
+    # The pool starts a process for each task that finds no idle worker, up to its size: a
+    # task each starts them (tasks that find an idle worker start none).
+    for _ in range(min(workers, processes or workers)):
         pool.submit(_nothing)
 
 

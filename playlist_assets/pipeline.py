@@ -140,8 +140,9 @@ def materialize_everything(
     echo(f"Building playlist reports from the {settings.source} library")
     run = lambda selection, tags=None: _run(instance, settings, selection, echo, verbose, summary, tags)  # noqa: E731
     # Every refresh clusters and draws something, if only the changed playlists: importing
-    # scikit-learn and matplotlib here would add 2-3 s to even the smallest one.
-    parallel.start_workers(settings.workers, preload=WORKER_MODULES)
+    # scikit-learn and matplotlib here would add 2-3 s to even the smallest one. One worker
+    # imports them while the library lands; the others start once there is work for them.
+    parallel.start_workers(settings.workers, preload=WORKER_MODULES, processes=1)
 
     summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
@@ -152,6 +153,8 @@ def materialize_everything(
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)
+    if parallel.worker_count(settings.workers, summary.rebuilt) > 1:
+        parallel.start_workers(settings.workers, preload=WORKER_MODULES)
     stretches = contiguous_stretches(keys, wanted)
     for first, last in stretches[:-1]:
         summary.run_ids.append(run(PER_PLAYLIST, range_tags(first, last)).run_id)

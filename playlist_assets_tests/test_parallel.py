@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from playlist_assets import analysis, features, parallel
 from playlist_assets.sources.demo import demo_library
@@ -63,3 +64,25 @@ def test_a_module_that_fails_to_preload_leaves_the_workers_usable():
         assert [square for _, square in parallel.map_in_processes(pid_and_square, [2, 3], setting=2)] == [4, 9]
     finally:
         parallel.stop_workers()
+
+
+def test_one_worker_started_ahead_takes_a_small_run_and_the_rest_start_for_a_large_one():
+    parallel.stop_workers()
+    parallel.start_workers(2, processes=1)
+    try:
+        # However long the started worker takes to come up, a few items make one task for it:
+        # the pool starts no second worker for them.
+        for _ in range(3):
+            small = {pid for pid, _ in parallel.map_in_processes(pid_and_square, list(range(6)), setting=2)}
+            assert len(small) == 1 and os.getpid() not in small
+        parallel.start_workers(2)
+        large = parallel.map_in_processes(slow_pid, list(range(2 * parallel.MIN_ITEMS_PER_WORKER)), setting=2)
+        assert len(set(large)) == 2 and small < set(large)
+    finally:
+        parallel.stop_workers()
+
+
+def slow_pid(_: int) -> int:
+    # Long enough that one worker cannot take every chunk before the other asks for one.
+    time.sleep(0.01)
+    return os.getpid()
