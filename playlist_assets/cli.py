@@ -61,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("sql", "export"):
         return _read_only_command(args, settings)
 
+    if args.command == "materialize":
+        # An offline library is read in a second process while this one imports Dagster and
+        # starts its first run; the landing asset takes it from there (sources.offline).
+        from playlist_assets.sources.offline import read_ahead
+
+        read_ahead(settings.offline_library())
+
     from playlist_assets.instance import prepare_instance_folder
 
     prepare_instance_folder(settings.dagster_home)

@@ -6,6 +6,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playlist_assets.sources.offline import OfflineLibrary
 
 # (field, environment variable, default, meaning): the README's configuration table mirrors this.
 SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
@@ -59,6 +63,14 @@ class Settings:
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
+
+    def offline_library(self) -> OfflineLibrary:
+        """The library these settings read, when it needs no network (see sources.offline)."""
+        from playlist_assets.sources.offline import OfflineLibrary
+
+        return OfflineLibrary(
+            self.source, self.source_path, self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits
+        )
 
 
 def _parse(name: str, var: str, raw, kind: str):

@@ -5,17 +5,12 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 
 from playlist_assets import warehouse
-from playlist_assets.sources.account_export import read_account_export
-from playlist_assets.sources.errors import SourceError
-from playlist_assets.sources.exportify import read_exportify
 from playlist_assets.sources.library import RawLibrary
-
-FILE_SOURCES = {"exportify": read_exportify, "account-export": read_account_export}
+from playlist_assets.sources.offline import OfflineLibrary, read_offline_or_ahead
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -72,7 +67,8 @@ class LibrarySource(dg.ConfigurableResource):
                 "playlists_skipped": stats.playlists_skipped,
                 "features_by_provider": dg.MetadataValue.json(stats.features_by_provider),
             }
-        library = self._load_offline(fetched_at)
+        # The CLI may have started reading this library while Dagster started (sources.offline).
+        library = read_offline_or_ahead(self.offline_library(), fetched_at)
         if self.kind == "account-export":
             from playlist_assets.sources.spotify_api import SpotifyConfig
 
@@ -85,22 +81,7 @@ class LibrarySource(dg.ConfigurableResource):
                 library = enrich_from_api(library, config, log=log, fetched_at=fetched_at)
         return library, {}
 
-    def _load_offline(self, fetched_at: datetime) -> RawLibrary:
-        if self.kind == "demo":
-            from playlist_assets.sources.demo import edited_demo_library
-
-            return edited_demo_library(
-                self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits, fetched_at=fetched_at
-            )
-        if self.kind in FILE_SOURCES:
-            if not self.path:
-                raise SourceError(
-                    f"The {self.kind} source reads files: set PLAYLIST_ASSETS_SOURCE_PATH "
-                    "(or --path) to the folder or file to import."
-                )
-            return FILE_SOURCES[self.kind](Path(self.path).expanduser(), fetched_at=fetched_at)
-        raise SourceError(
-            f"Unknown source {self.kind!r}; set PLAYLIST_ASSETS_SOURCE to one of: demo, spotify, "
-            + ", ".join(FILE_SOURCES)
-            + "."
+    def offline_library(self) -> OfflineLibrary:
+        return OfflineLibrary(
+            self.kind, self.path, self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits
         )
