@@ -150,6 +150,16 @@ def test_fewer_than_two_varying_columns_is_explained_not_clustered():
     assert "feature" in result.reason and "2" in result.reason
 
 
+def test_feature_values_too_large_to_compare_are_refused_naming_the_feature():
+    frame = pl.DataFrame({
+        "track_id": [f"t{i}" for i in range(12)],
+        "energy": np.linspace(0.1, 0.9, 12),
+        "tempo": np.linspace(1e300, 9e300, 12),  # a corrupt source: the variance overflows
+    })
+    with pytest.raises(ValueError, match=r"feature\(s\) tempo are too large"):
+        cluster_playlist(frame, ["energy", "tempo"])
+
+
 def test_constant_and_all_null_columns_are_dropped_keeping_input_order():
     frame, _ = three_blobs()
     frame = frame.with_columns(
