@@ -121,7 +121,7 @@ def _pool(workers: int, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
 def _import_all(modules: tuple[str, ...]) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
-    atexit.register(_exit_now)
+    exit_without_cleanup()
     for module in modules:
         try:
             importlib.import_module(module)
@@ -130,6 +130,11 @@ def _import_all(modules: tuple[str, ...]) -> None:
             # initializer failed) and with it the first run step; the work that needs the
             # module imports it again and reports the real error, with its traceback.
             pass
+
+
+def exit_without_cleanup() -> None:
+    """Make this process (a worker: a pool initializer calls this) end without tearing down its modules."""
+    atexit.register(_exit_now)
 
 
 def _exit_now() -> None:

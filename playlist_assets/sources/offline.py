@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from playlist_assets import parallel
 from playlist_assets.sources.errors import SourceError
 from playlist_assets.sources.library import RawLibrary
 
@@ -68,7 +69,9 @@ def read_ahead(wanted: OfflineLibrary) -> None:
     if wanted.kind not in OFFLINE_SOURCES or wanted in _ahead:
         return
     # A fresh interpreter ("spawn"), as for the clustering workers: it imports only the sources.
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=parallel.exit_without_cleanup
+    )
     _ahead[wanted] = (pool, pool.submit(read_offline, wanted, datetime.now(timezone.utc)))
 
 
