@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import dagster as dg
 
 from playlist_assets.assets.automation import (
@@ -29,14 +31,8 @@ def resources_for(settings: Settings) -> dict:
         "warehouse_db": WarehouseResource(path=str(settings.warehouse), lock_wait_s=settings.lock_wait_s),
         "reports": ReportsResource(path=str(settings.reports)),
         "workers": WorkersResource(processes=settings.workers),
-        "source": LibrarySource(
-            kind=settings.source,
-            path=settings.source_path,
-            demo_playlists=settings.demo_playlists,
-            demo_tracks=settings.demo_tracks,
-            demo_seed=settings.demo_seed,
-            demo_edits=settings.demo_edits,
-        ),
+        # The same library the CLI reads ahead (sources.offline), field for field.
+        "source": LibrarySource(**dataclasses.asdict(settings.offline_library())),
     }
 
 

@@ -4,8 +4,9 @@ Two steps, because playlist partitions only exist once the raw library has lande
 1. the library (raw.*) and the feature table; 2. the playlist partitions (clusters, plot, report,
 lineage), as few ranged runs as possible: one for the whole library, or with `changed_only` one
 per contiguous stretch of playlists whose snapshot, contents or code changed (usually one: the
-library refresh moves the partitions of changed playlists to the end, see snapshots.move_to_end). The index and
-the views are made in the last of these runs (in a run of their own when none is needed).
+library refresh moves the partitions of changed playlists to the end, see
+snapshots.move_to_end). The index and the views are made in the last of these runs (in a run of
+their own when none is needed).
 """
 
 from __future__ import annotations
