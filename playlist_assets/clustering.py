@@ -1,6 +1,6 @@
 """Groups of similar tracks inside one playlist: k-means on z-scores, a PCA view, plain words.
 
-numpy/polars/scikit-learn (and SciPy's Ward tree) only; no Dagster. Nothing is random: the same
+numpy/polars/SciPy (Ward's tree, k-means) and scikit-learn (scaling, silhouette, PCA) only; no Dagster. Nothing is random: the same
 input gives the same result.
 """
 
@@ -22,13 +22,12 @@ if TYPE_CHECKING:
 # large library) mostly never cluster in-process, and the worker processes that do import them
 # when they start (parallel.start_workers) or first cluster.
 DEPENDENCIES = (
-    "sklearn.cluster", "sklearn.decomposition", "sklearn.metrics", "sklearn.preprocessing", "scipy.cluster.hierarchy",
+    "sklearn.decomposition", "sklearn.metrics", "sklearn.preprocessing", "scipy.cluster.hierarchy", "scipy.cluster.vq",
 )
 
 MIN_TRACKS = 6
 MIN_COLUMNS = 2
 MAX_K = 10
-MAX_ITER = 100
 # Largest cluster more than this many times the smallest: "lopsided", avoided when possible.
 MAX_SIZE_RATIO = 10.0
 # A centroid this many standard deviations from the playlist mean is worth a word.
@@ -289,16 +288,21 @@ def ward_tree(z: np.ndarray) -> np.ndarray:
 
 
 def kmeans_labels(z: np.ndarray, k: int, tree: np.ndarray | None = None) -> np.ndarray | None:
-    """0-based labels of scikit-learn's k-means started from Ward's k groups; None if there are not k.
+    """0-based labels of k-means started from Ward's k groups; None if there are not k.
 
     Why Ward's tree rather than random k-means++ starts: one tree (~0.3 ms) gives a good start
     for every k, so one k-means run per k suffices, and nothing is random. Measured on 300
     playlists of the 1,000-playlist demo against the best of 10 k-means++ restarts: the same k
     for 98.7% of playlists at 21 ms a playlist, where 2 k-means++ restarts gave 97.3% at 44 ms.
     `tree` is `ward_tree(z)`, passed in so that the k of one playlist share it.
+
+    The iterations are SciPy's (Lloyd's, until the mean distance to the centres stops moving),
+    not scikit-learn's KMeans: on matrices this small the work is the same few passes, but each
+    KMeans fit spent about four times that validating its input (~1.4 ms a fit against 0.25 ms).
+    Both gave the same clusters for every playlist of the 1,000-playlist demo.
     """
     from scipy.cluster.hierarchy import fcluster
-    from sklearn.cluster import KMeans
+    from scipy.cluster.vq import kmeans, vq
 
     tree = ward_tree(z) if tree is None else tree
     # Merges at equal heights can leave the tree no cut with exactly k groups: that k is skipped.
@@ -306,8 +310,11 @@ def kmeans_labels(z: np.ndarray, k: int, tree: np.ndarray | None = None) -> np.n
     if len(np.unique(start)) != k:
         return None
     centres = np.stack([z[start == c].mean(axis=0) for c in range(k)])
-    model = KMeans(n_clusters=k, init=centres, n_init=1, max_iter=MAX_ITER, algorithm="lloyd")
-    labels = model.fit_predict(z)
+    # SciPy drops a centre that loses all its tracks: fewer than k centres means no k-clustering.
+    centres, _ = kmeans(z, centres, check_finite=False)
+    if len(centres) != k:
+        return None
+    labels, _ = vq(z, centres, check_finite=False)
     return labels if len(np.unique(labels)) == k else None
 
 

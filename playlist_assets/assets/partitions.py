@@ -9,7 +9,7 @@ RAW_CODE_VERSION = "raw-v1"
 FEATURES_CODE_VERSION = "features-v1"
 # What a playlist snapshot covers (queries.playlist_versions); bumping it makes every playlist unsynced.
 SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
-CLUSTERING_CODE_VERSION = "clustering-v2"  # v2: k-means started from Ward's tree, not k-means++
+CLUSTERING_CODE_VERSION = "clustering-v3"  # v2: k-means started from Ward's tree; v3: SciPy's k-means
 SCATTER_CODE_VERSION = "scatter-v3"  # v3: text without hinting, opaque plots as RGB
 MARKDOWN_CODE_VERSION = "markdown-v1"
 LINEAGE_CODE_VERSION = "lineage-v2"  # v2: the playlist version each report describes
