@@ -132,7 +132,9 @@ def _cluster(features: pl.DataFrame, feature_columns: list[str]) -> ClusteringRe
         needed = f"at least {MIN_COLUMNS} are needed to form clusters."
         return _not_clustered(f"{vary} across these tracks; {needed}", columns)
 
-    z = StandardScaler().fit_transform(raw)
+    # An overflow is reported below in one sentence, not as NumPy's warnings from inside scikit-learn.
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = StandardScaler().fit_transform(raw)
     overflowing = [c for c, finite in zip(columns, np.isfinite(z).all(axis=0)) if not finite]
     if overflowing:
         # Values so large that their variance overflows (|x| ~ 1e154): no scale makes them comparable.
