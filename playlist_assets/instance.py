@@ -43,10 +43,33 @@ def dagster_yaml(dagster_home: Path) -> str:
     return TEMPLATE.format(event_log_dir=json.dumps(str(event_log_dir)))
 
 
+def _written_by_us(text: str) -> bool:
+    """Whether text is a dagster.yaml this module wrote, for any folder, and nobody edited since."""
+    if text == PREVIOUS_TEMPLATE:
+        return True
+    before, _, after = TEMPLATE.partition("{event_log_dir}")
+    if not (text.startswith(before) and text.endswith(after)) or len(text) < len(before) + len(after):
+        return False
+    try:
+        return isinstance(json.loads(text[len(before):len(text) - len(after)]), str)
+    except ValueError:
+        return False
+
+
 def prepare_instance_folder(dagster_home: Path) -> Path:
-    """Create the folder and its dagster.yaml if missing, or update an untouched old one."""
+    """Create the folder and its dagster.yaml if missing, or update an untouched one.
+
+    Untouched means as this module wrote it: an older version's file, or one naming another
+    folder's event log because the project folder was copied or moved; left as it was, runs
+    here would be recorded in that other folder's history.
+    """
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
-    if not config.exists() or config.read_text() == PREVIOUS_TEMPLATE:
-        config.write_text(dagster_yaml(dagster_home))
+    wanted = dagster_yaml(dagster_home)
+    if not config.exists():
+        config.write_text(wanted)
+    else:
+        text = config.read_text()
+        if text != wanted and _written_by_us(text):
+            config.write_text(wanted)
     return dagster_home

@@ -1,5 +1,6 @@
 """The instance folder's event log: batched writes keep every partition's history readable."""
 
+import shutil
 import sqlite3
 
 import dagster as dg
@@ -84,6 +85,24 @@ def test_an_untouched_old_dagster_yaml_is_brought_up_to_date_and_an_edited_one_i
 
     assert "BatchedSqliteEventLogStorage" in (old / "dagster.yaml").read_text()
     assert (edited / "dagster.yaml").read_text().endswith("max_concurrent_runs: 2\n")
+
+
+def test_a_copied_instance_folder_records_runs_in_its_own_history(tmp_path):
+    original, copy, edited = tmp_path / "original", tmp_path / "copy", tmp_path / "edited"
+    prepare_instance_folder(original)
+    for folder in (copy, edited):
+        folder.mkdir()
+        shutil.copy(original / "dagster.yaml", folder / "dagster.yaml")
+    hand_written = (original / "dagster.yaml").read_text() + "run_queue:\n  max_concurrent_runs: 2\n"
+    (edited / "dagster.yaml").write_text(hand_written)
+
+    instance = instance_in(copy)
+    instance.add_dynamic_partitions(PARTS.name, KEYS[:2])
+    prepare_instance_folder(edited)
+
+    assert (copy / "history" / "runs" / "index.db").is_file()
+    assert not (original / "history").exists()
+    assert (edited / "dagster.yaml").read_text() == hand_written  # a user's edits are never overwritten
 
 
 def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_path):
