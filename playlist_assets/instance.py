@@ -44,32 +44,33 @@ def dagster_yaml(dagster_home: Path) -> str:
 
 
 def _written_by_us(text: str) -> bool:
-    """Whether text is a dagster.yaml this module wrote, for any folder, and nobody edited since."""
+    """Whether text is a dagster.yaml as this module writes it, for this or another folder.
+
+    An event log path of another shape than <folder>/history/runs was set by hand: kept.
+    """
     if text == PREVIOUS_TEMPLATE:
         return True
     before, _, after = TEMPLATE.partition("{event_log_dir}")
-    if not (text.startswith(before) and text.endswith(after)) or len(text) < len(before) + len(after):
+    if not (text.startswith(before) and text.endswith(after)):
         return False
     try:
-        return isinstance(json.loads(text[len(before):len(text) - len(after)]), str)
+        event_log_dir = json.loads(text[len(before):len(text) - len(after)])
     except ValueError:
         return False
+    return isinstance(event_log_dir, str) and Path(event_log_dir).parts[-2:] == ("history", "runs")
 
 
 def prepare_instance_folder(dagster_home: Path) -> Path:
     """Create the folder and its dagster.yaml if missing, or update an untouched one.
 
-    Untouched means as this module wrote it: an older version's file, or one naming another
+    Untouched means as this module writes it: an older version's file, or one naming another
     folder's event log because the project folder was copied or moved; left as it was, runs
     here would be recorded in that other folder's history.
     """
     dagster_home.mkdir(parents=True, exist_ok=True)
     config = dagster_home / "dagster.yaml"
     wanted = dagster_yaml(dagster_home)
-    if not config.exists():
+    text = config.read_text() if config.exists() else None
+    if text is None or (text != wanted and _written_by_us(text)):
         config.write_text(wanted)
-    else:
-        text = config.read_text()
-        if text != wanted and _written_by_us(text):
-            config.write_text(wanted)
     return dagster_home

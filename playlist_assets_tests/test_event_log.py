@@ -88,21 +88,27 @@ def test_an_untouched_old_dagster_yaml_is_brought_up_to_date_and_an_edited_one_i
 
 
 def test_a_copied_instance_folder_records_runs_in_its_own_history(tmp_path):
-    original, copy, edited = tmp_path / "original", tmp_path / "copy", tmp_path / "edited"
+    original, copy, edited, elsewhere = (tmp_path / name for name in ("original", "copy", "edited", "elsewhere"))
     prepare_instance_folder(original)
-    for folder in (copy, edited):
+    for folder in (copy, edited, elsewhere):
         folder.mkdir()
         shutil.copy(original / "dagster.yaml", folder / "dagster.yaml")
     hand_written = (original / "dagster.yaml").read_text() + "run_queue:\n  max_concurrent_runs: 2\n"
     (edited / "dagster.yaml").write_text(hand_written)
+    # A log placed elsewhere by hand: the same file as written, but for its event log path.
+    events_elsewhere = (original / "dagster.yaml").read_text().replace('/history/runs"', '/events"')
+    (elsewhere / "dagster.yaml").write_text(events_elsewhere)
 
     instance = instance_in(copy)
     instance.add_dynamic_partitions(PARTS.name, KEYS[:2])
     prepare_instance_folder(edited)
+    prepare_instance_folder(elsewhere)
 
     assert (copy / "history" / "runs" / "index.db").is_file()
     assert not (original / "history").exists()
-    assert (edited / "dagster.yaml").read_text() == hand_written  # a user's edits are never overwritten
+    # A user's edits are never overwritten.
+    assert (edited / "dagster.yaml").read_text() == hand_written
+    assert (elsewhere / "dagster.yaml").read_text() == events_elsewhere
 
 
 def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_path):
