@@ -44,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         "login",
         help="Log in to Spotify (prints a URL to open; paste back the address it redirects to).",
     )
-    sql = commands.add_parser("sql", help="Run one read-only SQL query on the warehouse and print it.")
+    sql = commands.add_parser(
+        "sql",
+        help="Run one SQL query on the warehouse and print it; it may only read the warehouse "
+        "(writes, COPY ... TO, EXPORT, ATTACH, SET and reading other files are refused).",
+    )
     sql.add_argument("query")
     _add_setting_options(sql)
     export = commands.add_parser("export", help="Write every warehouse table as Parquet.")
@@ -126,9 +130,36 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 1
     try:
+        statements = duckdb.extract_statements(args.query) if args.command == "sql" else []
+        if args.command == "sql" and len(statements) != 1:
+            # Checked before opening: a second statement could be the one that does harm, and
+            # running the first alone would still surprise.
+            print(
+                f"playlist-assets: playlist-assets sql runs one statement; got {len(statements)}. Run them one at a time."
+                if statements
+                else "playlist-assets: playlist-assets sql got no statement; pass one query, e.g. "
+                '`playlist-assets sql "SELECT count(*) FROM raw.playlists"`.',
+                file=sys.stderr,
+            )
+            return 1
         with connect(settings.warehouse, read_only=True, wait_s=settings.lock_wait_s) as conn:
             if args.command == "sql":
-                conn.sql(args.query).show(max_rows=200, max_width=200)
+                # read_only=True only protects the warehouse file: without these, a query could
+                # still COPY ... TO or EXPORT over any file, ATTACH another database writable,
+                # read any file (read_csv('/etc/passwd')) or fetch and load extensions. The
+                # settings hold for the whole DuckDB instance, which is this command's alone,
+                # and lock_configuration (set last) keeps the query from SETting them back.
+                for setting in (
+                    "enable_external_access = false",
+                    "autoinstall_known_extensions = false",
+                    "autoload_known_extensions = false",
+                    "allow_community_extensions = false",
+                    "lock_configuration = true",
+                ):
+                    conn.execute(f"SET {setting}")
+                result = conn.sql(args.query)
+                if result is not None:  # DuckDB returns no relation for a statement with nothing to show
+                    result.show(max_rows=200, max_width=200)
                 return 0
             from pathlib import Path
 
@@ -138,7 +169,24 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
             for item in export_parquet(conn, out):
                 print(f"{item.table:<36} {item.rows:>8} rows  {item.path}")
             return 0
-    except (duckdb.Error, WarehouseBusyError) as error:
+    except duckdb.Error as error:
+        detail = str(error).strip().splitlines()[0]
+        refused = isinstance(error, duckdb.PermissionException) or any(
+            marker in detail for marker in ("configuration has been locked", "read-only mode")
+        )
+        if args.command == "sql" and refused:
+            kind = statements[0].type.name.replace("_", " ")
+            print(
+                f"playlist-assets: refused this {kind} statement because `playlist-assets sql` is "
+                "read-only and only reads the warehouse: writes, COPY ... TO, EXPORT, ATTACH, SET and "
+                f"reading other files are refused ({detail}); `playlist-assets export --parquet DIR` "
+                "writes the tables out.",
+                file=sys.stderr,
+            )
+        else:
+            print(f"playlist-assets: {error}", file=sys.stderr)
+        return 1
+    except WarehouseBusyError as error:
         print(f"playlist-assets: {error}", file=sys.stderr)
         return 1
 
