@@ -1,18 +1,22 @@
 """Data-quality rules over the warehouse, each returning what a reader needs to act on it.
 
 Pure functions over a DuckDB connection; the Dagster asset checks in `assets/checks.py` call
-them, and so can anyone from SQL-land.
+them, and so can anyone from SQL-land. `landing_refusals` applies the raw tables' rules to a
+library's frames before they are written, so a library that breaks them never replaces one
+that did not.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
-from playlist_assets.tables import Table
+from playlist_assets.tables import RAW_AUDIO_FEATURES, Table
 from playlist_assets.warehouse import scalar
 
 # Documented ranges of the audio-feature columns (see tables.AUDIO_FEATURE_COLUMNS).
@@ -30,6 +34,8 @@ AUDIO_FEATURE_RANGES: dict[str, tuple[float, float]] = {
     "tempo": (0, 300),
     "time_signature": (0, 7),
 }
+# Providers that are services rather than files: their values cannot be fixed by the user.
+API_FEATURE_PROVIDERS = ("spotify", "reccobeats")
 LOW_SILHOUETTE = 0.15
 _IDS = "(SELECT unnest(?::VARCHAR[]))"
 
@@ -69,6 +75,76 @@ def audio_features_in_range(conn: duckdb.DuckDBPyConnection) -> Finding:
         else f"values outside their documented range: {out_of_range}",
         {"out_of_range": out_of_range},
     )
+
+
+def landing_refusals(frames: Mapping[Table, pl.DataFrame]) -> list[str]:
+    """Why these raw frames may not land, one sentence per broken rule; empty when they may.
+
+    The same rules as the raw tables' blocking checks (`keys_unique_and_present`,
+    `audio_features_in_range`), applied before anything is written: by the time a check
+    failed, the tables it judged had already replaced the previous library.
+    """
+    refusals = [r for table, frame in frames.items() if (r := _key_refusal(table, frame))]
+    audio_features = frames.get(RAW_AUDIO_FEATURES)
+    if audio_features is not None:
+        refusals += _out_of_range_refusals(audio_features)
+    return refusals
+
+
+def _key_refusal(table: Table, frame: pl.DataFrame) -> str | None:
+    key = list(table.primary_key)
+    keys = frame.select(key)
+    missing = keys.select(pl.any_horizontal(pl.all().is_null())).to_series()
+    repeated = keys.is_duplicated() & ~missing
+    if not missing.any() and not repeated.any():
+        return None
+    key_name = ", ".join(key)
+    problems = []
+    if repeated.any():
+        shown = ", ".join(repr(v) for v in keys.filter(repeated).row(0))
+        problems.append(f"{_rows(repeated.sum())} whose key ({key_name}) another row has too, e.g. {shown}")
+    if missing.any():
+        problems.append(f"{_rows(missing.sum())} without a {key_name}")
+    return (
+        f"{table.qualified_name} has {', and '.join(problems)}, so the library was not landed: "
+        f"each row needs a {key_name} of its own; fix the source files (one row per key) or "
+        "report the source that produced these rows."
+    )
+
+
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"
+
+
+def _out_of_range_refusals(frame: pl.DataFrame) -> list[str]:
+    refusals = []
+    for column, (low, high) in AUDIO_FEATURE_RANGES.items():
+        if column not in frame.columns:
+            continue
+        # Polars counts NaN as greater than any number, so a NaN is outside too, as in DuckDB's check.
+        outside = ~pl.col(column).is_between(low, high)
+        bad = frame.filter(outside.fill_null(False))  # a missing feature is allowed, not wrong
+        if bad.is_empty():
+            continue
+        example = bad.row(0, named=True)
+        provider = example.get("provider")
+        if provider in API_FEATURE_PROVIDERS:
+            fix = (
+                f"leave {provider} out of PLAYLIST_ASSETS_FEATURE_PROVIDERS until it sends values in "
+                "range, or report the track"
+            )
+        else:
+            fix = (
+                "fix the file (it may use another scale, such as 0-100 for 0-1) or remove the column, "
+                "leaving that feature empty rather than wrong"
+            )
+        refusals.append(
+            f"{RAW_AUDIO_FEATURES.qualified_name}.{column} has {bad.height} of {frame.height} rows "
+            f"outside its range {low:g} to {high:g}, e.g. track {example['track_id']} with {column} = "
+            f"{example[column]:g}{f' (from {provider})' if provider else ''}, so the library was not "
+            f"landed: {fix}."
+        )
+    return refusals
 
 
 def entries_accounted_for(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> Finding:

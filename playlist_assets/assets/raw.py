@@ -10,6 +10,7 @@ from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec, table_written
 from playlist_assets.assets.partitions import PLAYLISTS, RAW_CODE_VERSION, WAREHOUSE_POOL
 from playlist_assets.assets.resources import LibrarySource, WarehouseResource
+from playlist_assets.sources.errors import SourceError
 
 RAW_SPECS = [
     table_spec(t, group_name="raw", kinds={"duckdb", "polars"}, code_version=RAW_CODE_VERSION)
@@ -52,7 +53,9 @@ def raw_library(
     """Read the whole library from the configured source and replace every raw table at once.
 
     The source is read completely before anything is written, and all tables are replaced in
-    one transaction: a failure leaves the previous snapshot exactly as it was.
+    one transaction: a failure leaves the previous snapshot exactly as it was. A library that
+    breaks the rules of the blocking checks below is refused before that transaction, for the
+    same reason: the checks run on what was written, too late to keep the previous snapshot.
     """
     with warehouse_db.connect() as conn:
         # Incremental sources (Spotify) read only what changed since the last landing.
@@ -62,6 +65,9 @@ def raw_library(
             log=context.log.info,
         )
         frames = library.by_table()
+        refusals = quality.landing_refusals(frames)
+        if refusals:
+            raise SourceError(" ".join(refusals))
         warehouse.replace_tables(conn, frames, log=context.log.info)
         checks = _check_results(conn)
 
