@@ -11,7 +11,7 @@ FEATURES_CODE_VERSION = "features-v1"
 SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
 CLUSTERING_CODE_VERSION = "clustering-v3"  # v2: k-means started from Ward's tree; v3: SciPy's k-means
 SCATTER_CODE_VERSION = "scatter-v3"  # v3: text without hinting, opaque plots as RGB
-MARKDOWN_CODE_VERSION = "markdown-v1"
+MARKDOWN_CODE_VERSION = "markdown-v2"  # v2: names cannot autolink on GitHub; art only from Spotify
 LINEAGE_CODE_VERSION = "lineage-v2"  # v2: the playlist version each report describes
 INDEX_CODE_VERSION = "index-v1"
 

@@ -35,12 +35,29 @@ _MARKDOWN_ESCAPES = {
 }
 _MARKDOWN_TABLE = str.maketrans(_MARKDOWN_ESCAPES)
 
+# GitHub's renderer (cmark-gfm) turns bare URLs, "www." names and e-mail addresses into links.
+# It spots "http://", "https://", "ftp://" and "www." in the Markdown source while reading it,
+# so a backslash escape (rendered as the bare character) breaks them without changing the text:
+# "https:\//x", "www\.x". It spots e-mail addresses (also "mailto:" and "xmpp:" ones) only in
+# the parsed text, where escapes are gone, so only a real character stops it: a WORD JOINER
+# (U+2060) before the "@": invisible, and no place to break a line. Written as an entity so the
+# Markdown source stays readable and holds no hidden characters.
+_URL_SCHEME_END = "://"
+_URL_SCHEME_END_ESCAPED = ":\\//"
+_WWW_DOT = re.compile(r"(?i)(?<=www)\.")
+_EMAIL_AT = "@"
+_EMAIL_AT_ESCAPED = "&#8288;@"
+
 # At the start of a line these make a list item, a thematic break or a setext underline.
 _BLOCK_STARTERS = re.compile(r"^(?:[-+=]|\d+[.)])")
 
 _SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _URL_FORBIDDEN = re.compile(r"[\s\"'<>`|\\\x00-\x1f\x7f]")
 MAX_URL_LENGTH = 2048
+# Album art is shown only from Spotify's own image hosts (i.scdn.co, mosaic.scdn.co,
+# image-cdn-*.spotifycdn.com, ...): an image from anywhere else could be a tracking pixel.
+SPOTIFY_IMAGE_DOMAINS = ("scdn.co", "spotifycdn.com")
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 
 
 def plain_text(value: str) -> str:
@@ -53,9 +70,14 @@ def inline(value: str | None) -> str:
     """Escape a name for a table cell, link text or heading: nothing in it is markup."""
     if value is None:
         return ""
+    escaped = plain_text(value).translate(_MARKDOWN_TABLE)
     # "](" is no link once "]" is escaped, but tools that scan for links (and older renderers)
     # still see one; escaping the parenthesis there keeps "(feat. X)" as the seeds write it.
-    return plain_text(value).translate(_MARKDOWN_TABLE).replace("\\](", "\\]\\(")
+    escaped = escaped.replace("\\](", "\\]\\(")
+    # The table above adds no ":", "/", "." or "@", so these see only the name's own characters.
+    escaped = escaped.replace(_URL_SCHEME_END, _URL_SCHEME_END_ESCAPED)
+    escaped = _WWW_DOT.sub(r"\\.", escaped)
+    return escaped.replace(_EMAIL_AT, _EMAIL_AT_ESCAPED)
 
 
 def block(value: str | None) -> str:
@@ -76,7 +98,8 @@ def spotify_id(value: str | None) -> str | None:
 
 
 def image_url(value: str | None) -> str | None:
-    """The URL when it is https and cannot break out of an HTML attribute or a table cell."""
+    """The URL when it is https on Spotify's image hosts and cannot break out of an HTML attribute
+    or a table cell; anything else is left out, as for a track without art."""
     if not value or len(value) > MAX_URL_LENGTH or _URL_FORBIDDEN.search(value):
         return None
     if not value.isascii():
@@ -85,6 +108,17 @@ def image_url(value: str | None) -> str | None:
         parts = urlsplit(value)
     except ValueError:
         return None
-    if parts.scheme != "https" or not parts.netloc:
+    if parts.scheme != "https" or not is_spotify_image_host(parts.netloc):
         return None
     return value
+
+
+def is_spotify_image_host(netloc: str) -> bool:
+    """Whether a URL's authority is a host name under one of Spotify's image domains."""
+    # Labels only: user info ("i.scdn.co@evil.example") or a port would name another server.
+    labels = netloc.lower().split(".")
+    return (
+        len(labels) > 2
+        and ".".join(labels[-2:]) in SPOTIFY_IMAGE_DOMAINS
+        and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    )
