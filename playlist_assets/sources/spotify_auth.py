@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from spotipy.cache_handler import CacheHandler, MemoryCacheHandler
@@ -25,6 +27,85 @@ if TYPE_CHECKING:
 SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-library-read", "user-top-read")
 LOGIN_HINT = "run `playlist-assets login`"
 _REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+
+
+class TokenRequestFailed(Exception):
+    """The accounts service answered a token request (POST /api/token) with an error status.
+
+    Raised from inside spotipy's request (see `_TokenFailures`), because the SpotifyOauthError
+    spotipy raises instead carries no HTTP status: a wrong secret, which no retry mends, could
+    not be told from an outage, which one may. Only the status, the URL without credentials and
+    the OAuth error code are kept, never the request, so no secret can reach a message.
+    """
+
+    def __init__(self, status: int, url: str, error_code: str | None, retry_after: str | None) -> None:
+        super().__init__(f"POST {url} answered HTTP {status}{' ' + error_code if error_code else ''}")
+        self.status = status
+        self.url = url
+        self.error_code = error_code
+        self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+    def sentence(self) -> str:
+        """What failed and what to do, for when it is not retried (or no longer)."""
+        answer = f"HTTP {self.status}{' ' + self.error_code if self.error_code else ''}"
+        if self.status >= 500:
+            return (
+                f"The Spotify token request (POST {self.url}) kept failing with {answer}: "
+                "Spotify's accounts service is failing; try again later."
+            )
+        if self.status == 429:
+            return (
+                f"The Spotify token request (POST {self.url}) kept being rate-limited ({answer}): "
+                "try again later."
+            )
+        if self.status in (404, 405):
+            fix = "check SPOTIFY_ACCOUNTS_BASE, which should name Spotify's accounts service"
+        else:
+            fix = "check SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET"
+        return f"Spotify's accounts service refused the token request (POST {self.url}, {answer}): {fix}."
+
+
+# An OAuth error code is a short identifier (RFC 6749 5.2); anything else in the body is not
+# repeated, as a server at a mistyped address might echo the request's credentials back.
+_OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+
+
+@dataclass(frozen=True)
+class _TokenFailures:
+    """A `requests` response hook raising TokenRequestFailed for an error answer to `token_url`."""
+
+    token_url: str
+
+    def __call__(self, response: requests.Response, *args, **kwargs) -> requests.Response:
+        request = response.request
+        if response.status_code < 400 or request.method != "POST" or _without_query(request.url) != self.token_url:
+            return response
+        try:
+            body = response.json()   # reading the body also frees the connection for the next request
+        except ValueError:
+            body = None
+        code = body.get("error") if isinstance(body, dict) else None
+        code = code if isinstance(code, str) and _OAUTH_ERROR_CODE.fullmatch(code) else None
+        raise TokenRequestFailed(
+            response.status_code, _public_url(self.token_url), code, response.headers.get("Retry-After")
+        )
+
+
+def _without_query(url: str | None) -> str:
+    return (url or "").split("?", 1)[0].split("#", 1)[0]
+
+
+def _public_url(url: str) -> str:
+    """`url` without user:password@, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host   # an IPv6 address keeps its brackets
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 class PrivateTokenCache(CacheHandler):
@@ -95,6 +176,15 @@ def _accounts_urls(manager: SpotifyOAuth | SpotifyClientCredentials, config: Spo
         manager.OAUTH_AUTHORIZE_URL = urljoin(config.accounts_base, "authorize")
 
 
+def _report_token_failures(manager: SpotifyOAuth | SpotifyClientCredentials, session: requests.Session) -> None:
+    """Make a refused token request on `session` raise TokenRequestFailed (see there)."""
+    # Compared as requests prepares it, so a URL it normalises still matches.
+    token_url = _without_query(requests.Request("POST", manager.OAUTH_TOKEN_URL).prepare().url)
+    hook = _TokenFailures(token_url)
+    if hook not in session.hooks["response"]:
+        session.hooks["response"].append(hook)
+
+
 def user_auth(config: SpotifyConfig, session: requests.Session) -> SpotifyOAuth:
     """The stored user login (refreshed when it expires), for the /me endpoints."""
     require_credentials(config)
@@ -104,6 +194,7 @@ def user_auth(config: SpotifyConfig, session: requests.Session) -> SpotifyOAuth:
         requests_session=session, requests_timeout=config.requests_timeout_s,
     )
     _accounts_urls(manager, config)
+    _report_token_failures(manager, session)
     return manager
 
 
@@ -115,6 +206,7 @@ def app_auth(config: SpotifyConfig, session: requests.Session) -> SpotifyClientC
         requests_session=session, requests_timeout=config.requests_timeout_s,
     )
     _accounts_urls(manager, config)
+    _report_token_failures(manager, session)
     return manager
 
 

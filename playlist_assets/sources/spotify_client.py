@@ -10,12 +10,15 @@ import requests
 import spotipy
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
+from playlist_assets.sources.spotify_auth import TokenRequestFailed
 from playlist_assets.sources.spotify_http import (
     LOGIN_SENTENCE, HttpFailed, RetryPolicy, SpotifyError, raise_for_status,
 )
 
 # OAuth error codes that mean the stored login or the app credentials are no good; anything
 # else from the accounts service (an HTML error page, server_error...) is worth a retry.
+# (With the auth managers of spotify_auth, an error answer arrives as TokenRequestFailed, with
+# its status; SpotifyOauthError is what other auth managers raise.)
 _LOGIN_ERRORS = {"invalid_grant", "invalid_token", "unauthorized_client", "invalid_request"}
 _APP_ERRORS = {"invalid_client"}
 
@@ -49,6 +52,13 @@ class SpotifyApi:
             reason = error.reason or ""
             raise_for_status(error.http_status, dict(error.headers or {}), endpoint, reason)
             raise
+        except TokenRequestFailed as failed:
+            # The token request spotipy sent before `endpoint` failed: name it, not `endpoint`.
+            if failed.error_code in _LOGIN_ERRORS:
+                raise SpotifyError(LOGIN_SENTENCE) from None
+            if failed.retryable:
+                raise HttpFailed(failed.status, failed.retry_after, give_up=failed.sentence()) from None
+            raise SpotifyError(failed.sentence()) from None
         except SpotifyOauthError as error:
             code = error.error if isinstance(error.error, str) else None
             if code in _APP_ERRORS:

@@ -39,12 +39,18 @@ class HttpRefused(Exception):
 
 
 class HttpFailed(Exception):
-    """One attempt's retryable failure (429 or 5xx), as the request function reports it."""
+    """One attempt's retryable failure (429 or 5xx), as the request function reports it.
 
-    def __init__(self, status: int, retry_after: str | None = None) -> None:
+    `give_up` is the sentence to raise when the policy stops retrying, for a failure of another
+    request than the one retried (the token request spotipy sends first): the policy's own
+    sentence would blame the request it was asked to make.
+    """
+
+    def __init__(self, status: int, retry_after: str | None = None, give_up: str | None = None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
+        self.give_up = give_up
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -85,10 +91,10 @@ class RetryPolicy:
                     delay = self._rate_limit_delay(endpoint, failed, rate_limited)
                 else:
                     failures += 1
-                    delay = self._failure_delay(endpoint, f"HTTP {failed.status}", failures)
+                    delay = self._failure_delay(endpoint, f"HTTP {failed.status}", failures, failed.give_up)
             except _TRANSPORT_ERRORS as error:
                 failures += 1
-                delay = self._failure_delay(endpoint, _transport_reason(error), failures)
+                delay = self._failure_delay(endpoint, _transport_reason(error), failures, None)
             self.retries += 1
             self.waited_s += delay
             self.sleep(delay)
@@ -102,14 +108,16 @@ class RetryPolicy:
             )
         if count >= self.max_rate_limited:
             raise SpotifyError(
-                f"{self.service} kept rate-limiting {endpoint} ({count} times in a row): try again later."
+                failed.give_up
+                or f"{self.service} kept rate-limiting {endpoint} ({count} times in a row): try again later."
             )
         return asked if asked is not None else self._backoff(count)
 
-    def _failure_delay(self, endpoint: str, reason: str, count: int) -> float:
+    def _failure_delay(self, endpoint: str, reason: str, count: int, give_up: str | None) -> float:
         if count >= self.max_attempts:
             raise SpotifyError(
-                f"{self.service} kept failing on {endpoint} ({reason}, {count} attempts): "
+                give_up
+                or f"{self.service} kept failing on {endpoint} ({reason}, {count} attempts): "
                 "check the connection or try again later."
             )
         return self._backoff(count)
