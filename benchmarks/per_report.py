@@ -100,18 +100,20 @@ def _new_way(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str)
     return NewWayOutput(Measured(len(ids), watch.seconds, watch.cpu_seconds), built, markdown)
 
 
-def _on_all_cores(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str) -> Measured:
+def _on_all_cores(
+    conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str, pool: parallel.WorkerPool
+) -> Measured:
     # As the pipeline runs a large library: clustering and plots in one worker process per core.
     watch = Stopwatch()
     with watch.part(CLUSTERING):
         inputs = queries.clustering_inputs(conn, ids)
-        analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers=0)
+        analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, pool)
     with watch.part(MARKDOWN):
         built = report_data.build_reports(queries.report_inputs(conn, ids), slugs_of_library(conn), code_version)
         for report, _ in built:
             render_report(report)
     with watch.part(PNG):
-        parallel.map_in_processes(render_scatter, [scatter for _, scatter in built if scatter is not None], 0)
+        pool.map(render_scatter, [scatter for _, scatter in built if scatter is not None])
     return Measured(len(ids), watch.seconds, watch.cpu_seconds)
 
 
@@ -122,8 +124,9 @@ def measure_on_all_cores(conn: duckdb.DuckDBPyConnection, ids: list[str], code_v
     """
     if parallel.worker_count(0, len(ids)) < 2:
         return None
-    _on_all_cores(conn, ids, code_version)
-    return _on_all_cores(conn, ids, code_version)
+    with parallel.WorkerPool(0) as pool:
+        _on_all_cores(conn, ids, code_version, pool)
+        return _on_all_cores(conn, ids, code_version, pool)
 
 
 def measure_new_way(conn: duckdb.DuckDBPyConnection, ids: list[str], code_version: str) -> NewWayOutput:

@@ -98,12 +98,19 @@ def _cluster_one_of(job: tuple[str, str | None, int, pl.DataFrame]) -> tuple[clu
     return cluster_one(*job)
 
 
+def _map(pool, fn, items) -> list:
+    return pool.map(fn, items) if pool is not None else [fn(item) for item in items]
+
+
 def cluster_library(
-    playlists: pl.DataFrame, entries: pl.DataFrame, features: pl.DataFrame, workers: int = 1
+    playlists: pl.DataFrame,
+    entries: pl.DataFrame,
+    features: pl.DataFrame,
+    pool: parallel.WorkerPool | None = None,
 ) -> ClusteredLibrary:
     """Cluster every playlist in `playlists` (rows of raw.playlists) independently.
 
-    `workers` as in `parallel.map_in_processes` (1: in this process, 0: one per core).
+    On `pool`'s workers when it has them and the run is worth it; else in this process.
     """
     tracks = clusterable_tracks(entries).join(features, on="track_id", how="inner")
     tracks_by_playlist = tracks.partition_by("playlist_id", as_dict=True)
@@ -114,7 +121,7 @@ def cluster_library(
         .iter_rows()
     ]
     memberships, cluster_rows, summaries = [], [], []
-    for (playlist_id, *_), (result, summary) in zip(jobs, parallel.map_in_processes(_cluster_one_of, jobs, workers)):
+    for (playlist_id, *_), (result, summary) in zip(jobs, _map(pool, _cluster_one_of, jobs)):
         summaries.append(summary)
         if not result.clustered:
             continue

@@ -1,25 +1,27 @@
-"""Per-playlist work (clustering, plots) spread over the machine's cores.
+"""Per-playlist work (clustering, plots) spread over the machine's cores, by a pool with an owner.
 
 Each playlist is independent and the work is pure CPU in numpy, scikit-learn and matplotlib,
 so separate processes use every core. Workers are started fresh ("spawn"): forking a process
 that already ran scikit-learn's OpenMP code can hang the child, and a fresh worker imports
-only the pure modules it runs (no Dagster). That start costs a few seconds, so the workers are
-kept for the life of the process (a run clusters, then draws, with the same workers), and small
-runs stay in the calling process, where they are faster anyway, unless workers are already
-running: a caller that knows work is coming (the CLI) starts them ahead with `start_workers`.
-Results come back in input order, so output does not depend on how the work was split.
+only the pure modules it runs (no Dagster). That start costs a few seconds, so small runs stay
+in the calling process, where they are faster anyway, unless the pool's workers are already
+running: an owner that knows work is coming (the CLI) starts them ahead with `start`.
+
+A `WorkerPool` is a context manager: whoever opens it closes it, and closing waits for every
+worker to exit. Nothing is kept for the life of the process, so a Dagster step process (or a
+test) that used a pool ends like any other process. Results come back in input order, so
+output does not depend on how the work was split.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib
 import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -32,8 +34,6 @@ MIN_ITEMS_PER_WORKER = 40
 CHUNKS_PER_WORKER = 8
 # Workers run below normal priority. The process that starts them is the run's critical path:
 # started ahead, they import while it lands the library, and that must not slow the landing.
-# Any pool's workers do (also those a run launched from the UI starts), so they also give way
-# to the rest of the machine's work.
 WORKER_NICENESS = 10
 
 
@@ -44,84 +44,99 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def worker_count(setting: int, items: int) -> int:
-    """How many processes to start for `items`: `setting` (0 = one per usable core), fewer for small runs."""
-    return max(1, min(_wanted(setting), items // MIN_ITEMS_PER_WORKER))
-
-
-def map_in_processes(fn: Callable[[Item], Result], items: Sequence[Item], setting: int = 0) -> list[Result]:
-    """`[fn(item) for item in items]`, on several processes when that is worth it.
-
-    `fn` must be a module-level function of a pure module, and items and results picklable.
-    Processes are worth it for many items, or for any number once they are running.
-    """
-    running = _wanted(setting) in _pools
-    worth_splitting = worker_count(setting, len(items)) > 1
-    workers = _wanted(setting) if running else worker_count(setting, len(items))
-    if workers == 1 or not items:
-        return [fn(item) for item in items]
-    # A few items go to a running pool as one chunk: one idle worker takes them all, and the
-    # pool starts no other worker (and its imports) for them.
-    chunksize = max(1, len(items) // (workers * CHUNKS_PER_WORKER)) if worth_splitting else len(items)
-    try:
-        return list(_pool(workers).map(fn, items, chunksize=chunksize))
-    except BrokenProcessPool:
-        # A worker died (killed, out of memory): the next call starts fresh ones.
-        _pools.pop(workers, None)
-        raise
-
-
-def start_workers(setting: int = 0, preload: Sequence[str] = (), processes: int | None = None) -> None:
-    """Start workers now, each importing the `preload` modules, for the calls that follow.
-
-    Starting a worker means importing what it runs (scikit-learn, SciPy, matplotlib: 2-3 s).
-    Started ahead, that happens on another core while this process does serial work (landing
-    the library), and later calls, even small ones, find a worker ready instead of importing
-    those modules here. `processes` starts only that many of the pool's workers (the rest start
-    when a call has work for them, or when called again without it): a worker importing beside
-    this process slows it, so a refresh of a few playlists starts one, and a large one all.
-    Does nothing when `setting` asks for no more than one process.
-    """
-    workers = _wanted(setting)
-    if workers < 2:
-        return
-    pool = _pool(workers, tuple(preload))
-    # The pool starts a process for each task that finds no idle worker, up to its size: a
-    # task each starts them (tasks that find an idle worker start none).
-    for _ in range(min(workers, processes or workers)):
-        pool.submit(_nothing)
-
-
-def stop_workers() -> None:
-    for pool in _pools.values():
-        pool.shutdown(cancel_futures=True)
-    _pools.clear()
-
-
-atexit.register(stop_workers)
-
-_pools: dict[int, ProcessPoolExecutor] = {}
-
-
-def _wanted(setting: int) -> int:
+def wanted_processes(setting: int) -> int:
+    """The pool size a PLAYLIST_ASSETS_WORKERS setting asks for (0 = one per usable core)."""
     return setting if setting > 0 else usable_cores()
 
 
-def _pool(workers: int, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
-    pool = _pools.get(workers)
-    if pool is None:
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_import_all, initargs=(preload,),
-        )
-        _pools[workers] = pool
-    return pool
+def worker_count(setting: int, items: int) -> int:
+    """How many processes `items` are worth: `setting`'s size, fewer for small runs."""
+    return max(1, min(wanted_processes(setting), items // MIN_ITEMS_PER_WORKER))
 
 
-def _import_all(modules: tuple[str, ...]) -> None:
+class WorkerPool:
+    """Up to `wanted_processes(setting)` worker processes, started only when worth it.
+
+    `preload` names modules each worker imports as it starts (what the work will need).
+    """
+
+    def __init__(self, setting: int = 0, preload: Sequence[str] = ()) -> None:
+        self.size = wanted_processes(setting)
+        self._preload = tuple(preload)
+        self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._executor is not None
+
+    def start(self, processes: int | None = None) -> None:
+        """Start workers now (at most `processes` of them), for the calls that follow.
+
+        Starting a worker means importing what it runs (scikit-learn, SciPy, matplotlib: 2-3 s).
+        Started ahead, that happens on another core while the owner does serial work (landing
+        the library). A worker importing beside the owner slows it, so a refresh of a few
+        playlists starts one and a large one all. Does nothing for a pool of one process.
+        """
+        if self.size < 2:
+            return
+        executor = self._ensure_executor()
+        # The executor starts a process for each task that finds no idle worker, up to its
+        # size: a task each starts them (tasks that find an idle worker start none).
+        for _ in range(min(self.size, processes or self.size)):
+            executor.submit(_nothing)
+
+    def map(self, fn: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+        """`[fn(item) for item in items]`, on the workers when that is worth it.
+
+        `fn` must be a module-level function of a pure module, and items and results picklable.
+        Workers are worth it for many items, or for any number once they are running.
+        """
+        worth_splitting = worker_count(self.size, len(items)) > 1
+        if not items or self.size < 2 or not (worth_splitting or self.running):
+            return [fn(item) for item in items]
+        # A few items go to a running pool as one chunk: one idle worker takes them all, and
+        # the pool starts no other worker (and its imports) for them.
+        chunksize = max(1, len(items) // (self.size * CHUNKS_PER_WORKER)) if worth_splitting else len(items)
+        try:
+            return list(self._ensure_executor().map(fn, items, chunksize=chunksize))
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): the next call starts fresh ones.
+            self._shutdown(wait=False)
+            raise
+
+    def close(self) -> None:
+        """Stop the workers and wait until they have exited; the pool cannot be used again."""
+        self._closed = True
+        self._shutdown(wait=True)
+
+    def _shutdown(self, wait: bool) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait, cancel_futures=True)
+
+    def _ensure_executor(self) -> ProcessPoolExecutor:
+        if self._closed:
+            raise RuntimeError("this worker pool was closed")
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.size,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_prepare_worker,
+                initargs=(self._preload,),
+            )
+        return self._executor
+
+
+def _prepare_worker(modules: tuple[str, ...]) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
-    exit_without_cleanup()
     for module in modules:
         try:
             importlib.import_module(module)
@@ -130,24 +145,6 @@ def _import_all(modules: tuple[str, ...]) -> None:
             # initializer failed) and with it the first run step; the work that needs the
             # module imports it again and reports the real error, with its traceback.
             pass
-
-
-def exit_without_cleanup() -> None:
-    """Make this process (a worker: a pool initializer calls this) end without tearing down its modules."""
-    atexit.register(_exit_now)
-
-
-def _exit_now() -> None:
-    """A worker's last step: leave without the interpreter's clean-up of every loaded module.
-
-    A worker holds nothing to save once the pool has stopped it, and tearing down scikit-learn,
-    SciPy and matplotlib took 0.7-0.9 s, which the process that stops the pool waits for (at the
-    end of every CLI run). Whatever the worker wrote is flushed first.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        if stream is not None:
-            stream.flush()
-    os._exit(0)
 
 
 def _nothing() -> None:

@@ -13,7 +13,9 @@ from playlist_assets_tests.conftest import make_settings
 
 
 def evaluate(instance, settings) -> dg.SensorResult:
-    context = dg.build_sensor_context(instance=instance, resources=resources_for(settings))
+    # Only what the sensor asks for, as the daemon gives it (the worker pool is for runs).
+    needed = {"warehouse_db": resources_for(settings)["warehouse_db"]}
+    context = dg.build_sensor_context(instance=instance, resources=needed)
     return playlists_follow_the_library(context)
 
 

@@ -45,9 +45,12 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-# Small enough to build in seconds, large enough to have clustered and unclustered playlists.
-DEMO_PLAYLISTS = 12
-DEMO_TRACKS = 40
+# Above the size where per-playlist steps start worker processes (parallel.MIN_ITEMS_PER_WORKER
+# per worker, two workers): a step that used workers must still end, and its run with it.
+# Small playlists keep it quick; the demo still has unclustered ones among them.
+DEMO_PLAYLISTS = 100
+DEMO_TRACKS = 25
+WORKERS = 2
 MIN_TRACKS_TO_CLUSTER = 6  # README: "with fewer than 6 tracks in all it is not clustered"
 FIRST_GROUPS = {"raw", "features"}
 
@@ -111,6 +114,7 @@ def e2e_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EEnvironment
         "PLAYLIST_ASSETS_SOURCE": "demo",
         "PLAYLIST_ASSETS_DEMO_PLAYLISTS": str(DEMO_PLAYLISTS),
         "PLAYLIST_ASSETS_DEMO_TRACKS": str(DEMO_TRACKS),
+        "PLAYLIST_ASSETS_WORKERS": str(WORKERS),
     }
     server = start_dagster_dev(REPO_ROOT / "workspace.yaml", root / "dagster_dev.log", env)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from playlist_assets.definitions import resources_for
 from playlist_assets.sources import offline
 from playlist_assets.sources.errors import SourceError
-from playlist_assets.sources.offline import OfflineLibrary, read_ahead, read_offline, read_offline_or_ahead
+from playlist_assets.sources.offline import OfflineLibrary, read_offline, read_offline_or_ahead, reading_ahead
 from playlist_assets_tests.conftest import make_settings
 
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -21,8 +22,8 @@ def frames(library) -> dict:
 
 def test_a_library_read_ahead_is_the_one_read_here_and_is_taken_once(tmp_path):
     wanted = OfflineLibrary("demo", demo_playlists=5, demo_tracks=20, demo_edits=1)
-    read_ahead(wanted)
-    ahead = read_offline_or_ahead(wanted, LATER)
+    with reading_ahead(wanted):
+        ahead = read_offline_or_ahead(wanted, LATER)
     here = read_offline(wanted, LATER)
     for table, frame in frames(here).items():
         # Stamped with when the read began (just now), not with the time the landing asked.
@@ -33,20 +34,27 @@ def test_a_library_read_ahead_is_the_one_read_here_and_is_taken_once(tmp_path):
 
 
 def test_another_library_than_the_one_read_ahead_is_read_here(tmp_path):
-    read_ahead(OfflineLibrary("demo", demo_playlists=3, demo_tracks=10))
-    try:
+    with reading_ahead(OfflineLibrary("demo", demo_playlists=3, demo_tracks=10)):
         other = read_offline_or_ahead(OfflineLibrary("demo", demo_playlists=4, demo_tracks=10), LATER)
-        assert other.playlists.height == 4
-        assert other.playlists["fetched_at"].max() == LATER
-    finally:
-        read_offline_or_ahead(OfflineLibrary("demo", demo_playlists=3, demo_tracks=10), LATER)
+    assert other.playlists.height == 4
+    assert other.playlists["fetched_at"].max() == LATER
 
 
 def test_a_read_that_failed_ahead_fails_here_with_its_message(tmp_path):
     missing = OfflineLibrary("exportify", path=str(tmp_path / "no such folder"))
-    read_ahead(missing)
-    with pytest.raises(SourceError, match="no such folder"):
+    with reading_ahead(missing), pytest.raises(SourceError, match="no such folder"):
         read_offline_or_ahead(missing, LATER)
+
+
+def test_leaving_the_block_stops_a_read_nobody_took():
+    # A run that fails before landing (a bad warehouse file) must not wait for the read.
+    wanted = OfflineLibrary("demo", demo_playlists=3000, demo_tracks=100)
+    started = time.monotonic()
+    with reading_ahead(wanted):
+        process = offline._ahead[wanted].process
+    assert not process.is_alive()
+    assert time.monotonic() - started < 10  # reading all 3,000 playlists takes far longer
+    assert wanted not in offline._ahead
 
 
 def test_the_cli_reads_ahead_the_library_the_landing_asks_for(tmp_path):

@@ -7,7 +7,8 @@ from playlist_assets import analysis, quality, queries, tables, warehouse
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata, table_spec
 from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
-from playlist_assets.assets.resources import WarehouseResource, WorkersResource
+from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 
 CLUSTER_TABLES = (
@@ -53,7 +54,7 @@ UPSTREAM = [PLAYLIST_SNAPSHOTS.key]
     name="playlist_clustering",
 )
 def playlist_clustering(
-    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, workers: WorkersResource
+    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, workers: dg.ResourceParam[WorkerPool]
 ):
     """Standardise each playlist's features, project with PCA, and group with k-means.
 
@@ -64,7 +65,7 @@ def playlist_clustering(
     # The warehouse is not held while clustering: SQL users and other runs can use it.
     with warehouse_db.connect() as conn:
         inputs = queries.clustering_inputs(conn, keys)
-    result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers.processes)
+    result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers)
     with warehouse_db.connect() as conn:
         frames = {
             tables.ANALYTICS_PLAYLIST_CLUSTERS: result.playlist_clusters,

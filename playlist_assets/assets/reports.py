@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 
 import playlist_assets
-from playlist_assets import files, parallel, quality, queries, report_data
+from playlist_assets import files, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata
 from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION
-from playlist_assets.assets.resources import ReportsResource, WarehouseResource, WorkersResource
+from playlist_assets.assets.resources import ReportsResource, WarehouseResource
+from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.reporting import previews
 from playlist_assets.reporting.markdown import render_report
@@ -59,7 +60,7 @@ def clusters_scatter(
     context: dg.AssetExecutionContext,
     warehouse_db: WarehouseResource,
     reports: ReportsResource,
-    workers: WorkersResource,
+    workers: dg.ResourceParam[WorkerPool],
 ) -> None:
     """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
 
@@ -68,7 +69,7 @@ def clusters_scatter(
     root = Path(reports.path)
     built = _reports(warehouse_db, list(context.partition_keys))
     plotted = [scatter for _, scatter in built if scatter is not None]
-    drawn = iter(parallel.map_in_processes(previews.render_scatter_with_preview, plotted, workers.processes))
+    drawn = iter(workers.map(previews.render_scatter_with_preview, plotted))
     per_partition = {}
     for report, scatter in built:
         path = root / scatter_path(report.slug)
@@ -111,7 +112,7 @@ def overview(
     context: dg.AssetExecutionContext,
     warehouse_db: WarehouseResource,
     reports: ReportsResource,
-    workers: WorkersResource,
+    workers: dg.ResourceParam[WorkerPool],
 ):
     """The Markdown report of each playlist, in the seed reports' shape.
 
@@ -120,7 +121,7 @@ def overview(
     root = Path(reports.path)
     written, per_partition = [], {}
     built = [report for report, _ in _reports(warehouse_db, list(context.partition_keys))]
-    for report, text in zip(built, parallel.map_in_processes(render_report, built, workers.processes)):
+    for report, text in zip(built, workers.map(render_report, built)):
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
         written.append(str(report_path(report.slug)))

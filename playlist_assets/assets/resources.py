@@ -2,15 +2,20 @@
 
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import dagster as dg
 
-from playlist_assets import warehouse
+from playlist_assets import clustering, warehouse
+from playlist_assets.parallel import WorkerPool
 from playlist_assets.sources.library import RawLibrary
 from playlist_assets.sources.offline import OfflineLibrary, read_offline_or_ahead
+
+
+# What the workers run, imported as each one starts.
+WORKER_MODULES = (*clustering.DEPENDENCIES, "playlist_assets.reporting.previews", "playlist_assets.reporting.scatter")
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -26,9 +31,21 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class WorkersResource(dg.ConfigurableResource):
-    """How many processes per-playlist work may use (PLAYLIST_ASSETS_WORKERS; 0 = one per core)."""
+    """Worker processes for per-playlist work (PLAYLIST_ASSETS_WORKERS; 0 = one per core).
+
+    Each step that uses it gets a pool of its own, closed when the step ends (its workers
+    have exited by then), so the step's process can end: in `dagster dev`'s run workers, the
+    multiprocess executor and tests alike. The command line passes a pool it owns instead
+    (pipeline.py), so one pool serves all of its runs.
+    """
 
     processes: int = 0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WorkerPool]:
+        # The assets receive the pool itself (they take a ResourceParam[WorkerPool]).
+        with WorkerPool(self.processes, preload=WORKER_MODULES) as pool:
+            yield pool
 
 
 class ReportsResource(dg.ConfigurableResource):

@@ -11,12 +11,15 @@ failed) is read again where it is asked for, which also reports the error there.
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from playlist_assets import parallel
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+
 from playlist_assets.sources.errors import SourceError
 from playlist_assets.sources.library import RawLibrary
 
@@ -61,29 +64,65 @@ def read_offline(wanted: OfflineLibrary, fetched_at: datetime) -> RawLibrary:
     )
 
 
-_ahead: dict[OfflineLibrary, tuple[ProcessPoolExecutor, Future]] = {}
+@dataclass
+class _Reading:
+    process: BaseProcess
+    received: Connection
 
 
-def read_ahead(wanted: OfflineLibrary) -> None:
-    """Start reading `wanted` in another process, for a later `read_offline_or_ahead`."""
+_ahead: dict[OfflineLibrary, _Reading] = {}
+
+
+@contextmanager
+def reading_ahead(wanted: OfflineLibrary) -> Iterator[None]:
+    """Read `wanted` in another process while the block runs, for `read_offline_or_ahead`.
+
+    The block owns that process: leaving it stops the process if its library was not taken
+    (a run that failed before landing), so a failure never waits for a read nobody needs.
+    """
     if wanted.kind not in OFFLINE_SOURCES or wanted in _ahead:
+        yield
         return
     # A fresh interpreter ("spawn"), as for the clustering workers: it imports only the sources.
-    pool = ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=parallel.exit_without_cleanup
+    context = multiprocessing.get_context("spawn")
+    received, sent = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_read_and_send, args=(wanted, datetime.now(timezone.utc), sent), name="read-ahead", daemon=True
     )
-    _ahead[wanted] = (pool, pool.submit(read_offline, wanted, datetime.now(timezone.utc)))
+    process.start()
+    sent.close()  # the child holds the only sending end: its exit ends the pipe
+    _ahead[wanted] = _Reading(process, received)
+    try:
+        yield
+    finally:
+        _ahead.pop(wanted, None)
+        received.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
+def _read_and_send(wanted: OfflineLibrary, fetched_at: datetime, sent: Connection) -> None:
+    try:
+        library = read_offline(wanted, fetched_at)
+    except Exception:  # noqa: BLE001
+        library = None  # read again where it is asked for, which raises the error there
+    try:
+        sent.send(library)
+    except OSError:
+        pass  # the owner left without taking it (its run failed first): nothing to say
+    finally:
+        sent.close()
 
 
 def read_offline_or_ahead(wanted: OfflineLibrary, fetched_at: datetime) -> RawLibrary:
     """The library read ahead for exactly `wanted` (stamped with when that read began), else read now."""
-    started = _ahead.pop(wanted, None)
-    if started is not None:
-        pool, future = started
+    reading = _ahead.pop(wanted, None)
+    if reading is not None:
         try:
-            return future.result()
-        except Exception:  # noqa: BLE001
-            pass  # read again below, where the error is raised with this process' traceback
-        finally:
-            pool.shutdown(wait=False)
+            library = reading.received.recv()
+        except (EOFError, OSError):
+            library = None  # the reading process died
+        if library is not None:
+            return library
     return read_offline(wanted, fetched_at)
