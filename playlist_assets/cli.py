@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import sys
 import time
@@ -66,21 +65,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("sql", "export"):
         return _read_only_command(args, settings)
 
-    if args.command == "materialize":
-        # An offline library is read in a second process while this one imports Dagster and
-        # starts its first run; the landing asset takes it from there (sources.offline).
-        from playlist_assets.sources.offline import read_ahead
+    if args.command == "init-instance":
+        _use_instance(settings)
+        print(f"Dagster instance folder: {settings.dagster_home}")
+        return 0
+    from playlist_assets.warehouse import WarehouseUnusableError, check_usable
 
-        read_ahead(settings.offline_library())
+    try:
+        check_usable(settings.warehouse)  # before any run: a bad file is one sentence, at once
+    except WarehouseUnusableError as error:
+        print(f"playlist-assets: {error}", file=sys.stderr)
+        return 1
+    # An offline library is read in a second process while this one imports Dagster and
+    # starts its first run; the landing asset takes it from there (sources.offline).
+    from playlist_assets.sources.offline import reading_ahead
 
+    with reading_ahead(settings.offline_library()):
+        return _materialize(args, settings)
+
+
+def _use_instance(settings: Settings) -> None:
     from playlist_assets.instance import prepare_instance_folder
 
     prepare_instance_folder(settings.dagster_home)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)  # the instance this process uses
-    if args.command == "init-instance":
-        print(f"Dagster instance folder: {settings.dagster_home}")
-        return 0
 
+
+def _materialize(args: argparse.Namespace, settings: Settings) -> int:
+    _use_instance(settings)
     from playlist_assets.pipeline import PipelineError, materialize_everything
 
     started = time.monotonic()
@@ -192,19 +204,8 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def entry() -> None:
-    """The `playlist-assets` command: `main`, then an exit that skips the interpreter's teardown.
-
-    A refresh leaves Dagster, SQLAlchemy, polars and DuckDB loaded (scikit-learn and matplotlib
-    too when it clustered in this process), and tearing all of that down took 0.6-1.3 s after
-    the work was done and reported. Everything was written and closed by then; the exit
-    handlers still run (they stop the worker processes and flush the logs), and the streams
-    are flushed, so only the teardown is skipped.
-    """
-    code = main()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(code)
+    """The `playlist-assets` command."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -17,18 +17,19 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from playlist_assets import clustering, parallel, queries
+from playlist_assets import parallel, queries
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
 from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.snapshots import recorded_versions
+from playlist_assets.assets.resources import WORKER_MODULES
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
 from playlist_assets.warehouse import connect, scalar
 
-# What the worker processes run: imported there while this process lands the library.
-WORKER_MODULES = (*clustering.DEPENDENCIES, "playlist_assets.reporting.previews", "playlist_assets.reporting.scatter")
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The terminal shows our own lines and, for a failure, one sentence (PipelineError); Dagster's
+# log lines and tracebacks stay in the run's event log (the UI shows them) or show with -v.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 STAGES = {
     "raw_library": "land the library in raw.*",
     "track_features": "features.track_features",
@@ -45,7 +46,7 @@ class PipelineError(RuntimeError):
     pass
 
 
-USER_ERRORS = {"SourceError", "SpotifyError", "WarehouseBusyError"}
+USER_ERRORS = {"SourceError", "SpotifyError", "WarehouseBusyError", "WarehouseUnusableError"}
 
 
 @dataclass
@@ -85,12 +86,13 @@ class Summary:
         )
 
 
-def _run(instance, settings, selection, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
+def _run(instance, settings, pool, selection, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
     result = dg.materialize(
         ASSETS,
         selection=selection,
         instance=instance,
-        resources=resources_for(settings),
+        # This process's pool serves every run, so workers started ahead are used by them all.
+        resources={**resources_for(settings), "workers": pool},
         run_config=None if verbose else QUIET,
         raise_on_error=False,
         tags=tags,
@@ -112,16 +114,15 @@ def _run(instance, settings, selection, echo, verbose, summary, tags=None) -> dg
 
 
 def _root_cause(error) -> str:
-    """The innermost error's message: the sentence our own code wrote, not Dagster's wrapper."""
-    while error.cause is not None:
+    """The sentence our own code wrote, not Dagster's wrapper: the outermost error a user can
+    cause (its own cause is detail), else the innermost error's message."""
+    while error.cls_name not in USER_ERRORS and error.cause is not None:
         error = error.cause
     message = error.message.strip()
     # Errors a user can cause already read as a sentence; the class name adds nothing for them.
     if error.cls_name in USER_ERRORS:
         message = re.sub(rf"^[\w.]*{error.cls_name}: ", "", message)
     return message
-
-
 
 
 def materialize_everything(
@@ -137,13 +138,18 @@ def materialize_everything(
     the current code are left alone.
     """
     instance = instance or dg.DagsterInstance.get()
+    with parallel.WorkerPool(settings.workers, preload=WORKER_MODULES) as pool:
+        return _materialize(settings, echo, verbose, instance, changed_only, pool)
+
+
+def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel.WorkerPool) -> Summary:
     summary = Summary(settings)
     echo(f"Building playlist reports from the {settings.source} library")
-    run = lambda selection, tags=None: _run(instance, settings, selection, echo, verbose, summary, tags)  # noqa: E731
+    run = lambda selection, tags=None: _run(instance, settings, pool, selection, echo, verbose, summary, tags)  # noqa: E731
     # Every refresh clusters and draws something, if only the changed playlists: importing
     # scikit-learn and matplotlib here would add 2-3 s to even the smallest one. One worker
     # imports them while the library lands; the others start once there is work for them.
-    parallel.start_workers(settings.workers, preload=WORKER_MODULES, processes=1)
+    pool.start(processes=1)
 
     summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
@@ -155,7 +161,7 @@ def materialize_everything(
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)
     if parallel.worker_count(settings.workers, summary.rebuilt) > 1:
-        parallel.start_workers(settings.workers, preload=WORKER_MODULES)
+        pool.start()
     stretches = contiguous_stretches(keys, wanted)
     for first, last in stretches[:-1]:
         summary.run_ids.append(run(PER_PLAYLIST, range_tags(first, last)).run_id)

@@ -8,6 +8,7 @@ the contract in a later version cannot land in the wrong place.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,73 @@ _SQL_TYPES: tuple[tuple[pl.DataType, str], ...] = (
 
 class WarehouseBusyError(RuntimeError):
     """The DuckDB file stayed locked by another process for longer than we may wait."""
+
+
+class WarehouseUnusableError(RuntimeError):
+    """The warehouse file cannot be used as it is: not DuckDB, damaged, or not writable."""
+
+
+# What DuckDB says, and what it means for the person who owns the file.
+_REBUILD = "move it aside (or delete it) and run again to build it anew from your library, or pass --warehouse another path"
+_UNUSABLE = (
+    ("not a valid DuckDB database file", "is not a DuckDB database (an empty, foreign or overwritten file)", _REBUILD),
+    ("Could not read enough bytes", "is truncated or damaged (DuckDB could not read all of it)", _REBUILD),
+    ("Read-only file system", "is on a read-only file system",
+     "pass --warehouse (PLAYLIST_ASSETS_WAREHOUSE) a path you can write; `playlist-assets sql` reads it as it is"),
+    ("Permission denied", "cannot be opened for writing (permission denied)",
+     "pass --warehouse (PLAYLIST_ASSETS_WAREHOUSE) a path you can write, or fix the file's permissions"),
+)
+
+
+def unusable(path: str | Path, error: BaseException) -> WarehouseUnusableError | None:
+    """The sentence for a DuckDB error that means the file itself is unusable, else None."""
+    text = str(error)
+    for marker, cause, fix in _UNUSABLE:
+        if marker in text:
+            return WarehouseUnusableError(f"The warehouse {path} {cause}: {fix}.")
+    return None
+
+
+def _read_only_mount(path: Path) -> bool:
+    return hasattr(os, "statvfs") and bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+
+
+def check_usable(path: str | Path) -> None:
+    """Fail now, in one sentence, if the warehouse file cannot be written: before any run starts.
+
+    A missing file is fine when its folder can be written (the first landing creates it). An
+    existing one must open and be as long as DuckDB's own header says (a cut-off copy opens,
+    then fails deep inside a run).
+    """
+    path = Path(path)
+    if not path.exists():
+        folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+        if folder is not None and (_read_only_mount(folder) or not os.access(folder, os.W_OK)):
+            raise WarehouseUnusableError(
+                f"The warehouse {path} cannot be created: {folder} is not writable (or on a read-only "
+                "file system); pass --warehouse (PLAYLIST_ASSETS_WAREHOUSE) a path you can write."
+            )
+        return
+    if path.is_dir():
+        raise WarehouseUnusableError(f"The warehouse {path} is a folder; pass --warehouse the path of a DuckDB file.")
+    if _read_only_mount(path):
+        raise unusable(path, OSError("Read-only file system"))
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        raise unusable(path, OSError("Permission denied"))
+    try:
+        conn = duckdb.connect(str(path))
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            return  # in use: the run waits for it (PLAYLIST_ASSETS_LOCK_WAIT_S) and says so
+        raise unusable(path, error) or error
+    except duckdb.Error as error:
+        raise unusable(path, error) or error
+    try:
+        _, _, block_size, total_blocks, *_ = conn.execute("PRAGMA database_size").fetchone()
+    finally:
+        conn.close()
+    if path.stat().st_size < block_size * total_blocks:
+        raise unusable(path, OSError("Could not read enough bytes"))
 
 
 def sql_type(dtype: pl.DataType) -> str:
@@ -63,18 +131,23 @@ def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0):
             conn = duckdb.connect(str(path), read_only=read_only)
             break
         except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
-                if "lock" in str(error).lower():
-                    raise WarehouseBusyError(
-                        f"The warehouse {path} is locked by another process ({error}); close the "
-                        f"other connection (duckdb CLI, notebook) or raise "
-                        f"PLAYLIST_ASSETS_LOCK_WAIT_S (now {wait_s:g} s)."
-                    ) from error
-                raise
+            if "lock" not in str(error).lower():
+                raise unusable(path, error) or error
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"The warehouse {path} is locked by another process ({error}); close the "
+                    f"other connection (duckdb CLI, notebook) or raise "
+                    f"PLAYLIST_ASSETS_LOCK_WAIT_S (now {wait_s:g} s)."
+                ) from error
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+        except duckdb.Error as error:
+            raise unusable(path, error) or error
     try:
         yield conn
+    except duckdb.Error as error:
+        # Damage can show only when a query reaches the damaged part of the file.
+        raise unusable(path, error) or error
     finally:
         conn.close()
 
@@ -128,7 +201,12 @@ def transaction(conn: duckdb.DuckDBPyConnection):
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        try:
+            conn.execute("ROLLBACK")
+        except duckdb.Error:
+            # DuckDB may refuse ("Current transaction is aborted"): the error that aborted it
+            # is the one to report, and the transaction is not committed either way.
+            pass
         raise
     conn.execute("COMMIT")
 
