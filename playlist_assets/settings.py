@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -26,6 +27,27 @@ SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
     ("workers", "PLAYLIST_ASSETS_WORKERS", "0", "Processes for clustering and plots in large runs: 0 = one per CPU core, 1 = none."),
 )
 SOURCES = ("demo", "spotify", "exportify", "account-export")
+
+# The values each number may take, (lowest, highest or None), checked before any work starts:
+# a negative count or an extra zero or two would otherwise surface minutes into a run, deep in
+# NumPy or the worker pool. The demo's caps sit far past the benchmarks' 1,000 x 100 library.
+RANGES: dict[str, tuple[float, float | None]] = {
+    "demo_playlists": (1, 20_000),
+    "demo_tracks": (1, 10_000),
+    "demo_seed": (0, None),  # NumPy refuses negative seeds
+    "demo_edits": (0, None),
+    "lock_wait_s": (0, None),
+    "workers": (0, None),  # 0 = one process per CPU core
+}
+
+# Read by the Spotify source (sources.spotify_api.SpotifyConfig) but checked here too, whatever
+# the source: a typo in them should stop the run that has it set, not only a Spotify run.
+FEATURE_PROVIDERS_VAR = "PLAYLIST_ASSETS_FEATURE_PROVIDERS"
+FEATURE_PROVIDERS = ("spotify", "reccobeats", "none")  # and csv:PATH
+SOURCE_NUMBERS: tuple[tuple[str, type, str], ...] = (
+    ("PLAYLIST_ASSETS_MAX_RETRY_AFTER_S", float, "a number of seconds"),
+    ("PLAYLIST_ASSETS_REFRESH_AFTER_DAYS", int, "a whole number of days"),
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +75,15 @@ class Settings:
             if raw is None:
                 raw = env.get(var) or default
             values[name] = _parse(name, var, raw, types[name])
+            if name in RANGES:
+                _check_range(name, var, raw, values[name])
         settings = cls(**values)
         if settings.source not in SOURCES:
             raise ValueError(
                 f"Unknown source {settings.source!r} (PLAYLIST_ASSETS_SOURCE / --source); "
                 f"choose one of: {', '.join(SOURCES)}."
             )
+        check_source_settings(env)
         return settings
 
     def with_(self, **changes) -> Settings:
@@ -84,3 +109,43 @@ def _parse(name: str, var: str, raw, kind: str):
         return str(raw)
     except ValueError:
         raise ValueError(f"{var} (or --{name.replace('_', '-')}) must be a number, not {raw!r}.") from None
+
+
+def _check_range(name: str, var: str, raw, value: float) -> None:
+    low, high = RANGES[name]
+    # An int is always finite (and may be too large for math.isfinite's float).
+    if (isinstance(value, int) or math.isfinite(value)) and low <= value and (high is None or value <= high):
+        return
+    kind = "a whole number" if isinstance(value, int) else "a number"
+    allowed = f"from {low:,} to {high:,}" if high is not None else f"of {low:,} or more"
+    raise ValueError(f"{var} (or --{name.replace('_', '-')}) must be {kind} {allowed}, not {raw!r}.")
+
+
+def check_source_settings(env: Mapping[str, str]) -> None:
+    """Refuse, in one sentence, a feature-provider list or Spotify number the source could not use.
+
+    Unset or empty variables keep the source's defaults, as in SpotifyConfig.from_env.
+    """
+    providers = (env.get(FEATURE_PROVIDERS_VAR) or "").strip()
+    # Split as SpotifyConfig.from_env splits: commas or spaces.
+    unknown = [
+        name for name in providers.replace(",", " ").split()
+        if name not in FEATURE_PROVIDERS and not (name.startswith("csv:") and len(name) > len("csv:"))
+    ]
+    if unknown:
+        verb = "is" if len(unknown) == 1 else "are"
+        which = "" if unknown == [providers] else f" ({', '.join(map(repr, unknown))} {verb} none of these)"
+        raise ValueError(
+            f"{FEATURE_PROVIDERS_VAR} must list spotify, reccobeats, csv:PATH or none, separated by "
+            f"commas, not {providers!r}{which}."
+        )
+    for var, kind, meaning in SOURCE_NUMBERS:
+        raw = (env.get(var) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) or value < 0:
+            raise ValueError(f"{var} must be {meaning}, 0 or more, not {raw!r}.")

@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 import requests
 
+from playlist_assets.settings import check_source_settings
 from playlist_assets.sources import spotify_fetch as read
 from playlist_assets.sources.feature_providers import collect_features, providers_from_names
 from playlist_assets.sources.library import RawLibrary
@@ -79,6 +80,7 @@ class SpotifyConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SpotifyConfig:
         """Settings from environment variables; unset or empty ones keep their defaults."""
+        check_source_settings(env)  # the same sentences as at start, for callers that skip Settings
         parse: dict[str, Callable[[str], object]] = {
             "token_cache": Path, "playlist_refs": _words, "feature_providers": _words,
             "max_retry_after_s": float, "refresh_after_days": int,
