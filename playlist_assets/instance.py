@@ -24,7 +24,7 @@ concurrency:
 
 # The event log is Dagster's SQLite log in its usual place, written in batches
 # (playlist_assets/event_log.py says why).
-TEMPLATE = (
+WITH_EVENT_LOG_TEMPLATE = (
     PREVIOUS_TEMPLATE
     + """\
 event_log_storage:
@@ -32,6 +32,17 @@ event_log_storage:
   class: BatchedSqliteEventLogStorage
   config:
     base_dir: {event_log_dir}
+"""
+)
+# The daemon frees the writer slot of a run that ended without releasing it (a run process
+# that crashed), and fails runs that never started; the command line settles the runs it
+# started itself (owned_runs.py).
+TEMPLATE = (
+    WITH_EVENT_LOG_TEMPLATE
+    + """\
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 5
 """
 )
 
@@ -50,7 +61,11 @@ def _written_by_us(text: str) -> bool:
     """
     if text == PREVIOUS_TEMPLATE:
         return True
-    before, _, after = TEMPLATE.partition("{event_log_dir}")
+    return any(_fits(text, template) for template in (WITH_EVENT_LOG_TEMPLATE, TEMPLATE))
+
+
+def _fits(text: str, template: str) -> bool:
+    before, _, after = template.partition("{event_log_dir}")
     if not (text.startswith(before) and text.endswith(after)):
         return False
     try:

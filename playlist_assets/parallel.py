@@ -18,6 +18,9 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +38,8 @@ CHUNKS_PER_WORKER = 8
 # Workers run below normal priority. The process that starts them is the run's critical path:
 # started ahead, they import while it lands the library, and that must not slow the landing.
 WORKER_NICENESS = 10
+# How often a worker looks whether its owner is still there.
+OWNER_CHECK_S = 1.0
 
 
 def usable_cores() -> int:
@@ -137,6 +142,7 @@ class WorkerPool:
 def _prepare_worker(modules: tuple[str, ...]) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
+    threading.Thread(target=_end_with_owner, args=(os.getppid(),), name="owner-watch", daemon=True).start()
     for module in modules:
         try:
             importlib.import_module(module)
@@ -145,6 +151,17 @@ def _prepare_worker(modules: tuple[str, ...]) -> None:
             # initializer failed) and with it the first run step; the work that needs the
             # module imports it again and reports the real error, with its traceback.
             pass
+
+
+def _end_with_owner(owner: int) -> None:
+    """End this worker once the process that owns its pool is gone (killed: it closed nothing).
+
+    Idle workers wait on a queue that their siblings also hold open, so they would otherwise
+    never notice, and stay for ever. SIGKILL, because the owner may have left SIGTERM ignored.
+    """
+    while os.getppid() == owner:
+        time.sleep(OWNER_CHECK_S)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _nothing() -> None:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from playlist_assets import parallel, queries
+from playlist_assets import owned_runs, parallel, queries
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
-from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
+from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.assets.resources import WORKER_MODULES
@@ -87,6 +87,12 @@ class Summary:
 
 
 def _run(instance, settings, pool, selection, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
+    # A run waiting inside Dagster for the writer slot says nothing, and a slot left claimed by
+    # a killed process would never come back: both are settled here, before the run starts.
+    try:
+        owned_runs.wait_for_slot(instance, WAREHOUSE_POOL, settings.lock_wait_s, echo)
+    except owned_runs.SlotBusyError as error:
+        raise PipelineError(str(error)) from None
     result = dg.materialize(
         ASSETS,
         selection=selection,
@@ -95,7 +101,7 @@ def _run(instance, settings, pool, selection, echo, verbose, summary, tags=None)
         resources={**resources_for(settings), "workers": pool},
         run_config=None if verbose else QUIET,
         raise_on_error=False,
-        tags=tags,
+        tags={**(tags or {}), **owned_runs.owner_tags()},
     )
     for event in result.get_step_success_events():
         seconds = event.event_specific_data.duration_ms / 1000

@@ -1,5 +1,6 @@
 """The instance folder's event log: batched writes keep every partition's history readable."""
 
+import json
 import shutil
 import sqlite3
 
@@ -8,7 +9,7 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from playlist_assets.assets.snapshots import DATA_VERSION_TAG, _log_as_one_batch
 from playlist_assets.event_log import BatchedSqliteEventLogStorage
-from playlist_assets.instance import PREVIOUS_TEMPLATE, prepare_instance_folder
+from playlist_assets.instance import PREVIOUS_TEMPLATE, WITH_EVENT_LOG_TEMPLATE, prepare_instance_folder
 
 KEYS = [f"playlist-{i:02d}" for i in range(25)]
 PARTS = dg.DynamicPartitionsDefinition(name="event_log_test")
@@ -85,6 +86,17 @@ def test_an_untouched_old_dagster_yaml_is_brought_up_to_date_and_an_edited_one_i
 
     assert "BatchedSqliteEventLogStorage" in (old / "dagster.yaml").read_text()
     assert (edited / "dagster.yaml").read_text().endswith("max_concurrent_runs: 2\n")
+
+
+def test_an_untouched_dagster_yaml_of_the_last_version_gains_run_monitoring(tmp_path):
+    (tmp_path / "dagster.yaml").write_text(
+        WITH_EVENT_LOG_TEMPLATE.format(event_log_dir=json.dumps(str(tmp_path / "history" / "runs")))
+    )
+    prepare_instance_folder(tmp_path)
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    # Slots of a run that ended without releasing them (a crashed run process) are freed.
+    assert instance.run_monitoring_enabled
+    assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
 
 
 def test_a_copied_instance_folder_records_runs_in_its_own_history(tmp_path):
