@@ -18,11 +18,11 @@ import json
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote_plus
 
 import polars as pl
@@ -134,20 +134,72 @@ def _export_files(path: Path) -> dict[str, bytes]:
     if path.is_dir():
         found = {p.relative_to(path).as_posix(): p for p in path.rglob("*.json") if p.is_file()}
         # Sorted as strings, like the names inside a zip, so both inputs read in the same order.
-        return {name: found[name].read_bytes() for name in sorted(found) if _wanted(name)}
+        return {name: _read_file(found[name]) for name in sorted(found) if _wanted(name)}
     if not path.is_file():
         raise SourceError(f"{path} does not exist: point to the unzipped 'Spotify Account Data' folder or its zip.")
     if path.suffix.lower() == ".json":
-        return {path.name: path.read_bytes()}
+        return {path.name: _read_file(path)}
     try:
         with zipfile.ZipFile(path) as archive:
-            names = sorted(n for n in archive.namelist() if not n.endswith("/") and _wanted(n))
-            return {name: archive.read(name) for name in names}
+            members = sorted(
+                (i for i in archive.infolist() if not i.is_dir() and _wanted(i.filename)), key=lambda i: i.filename
+            )
+            return {member.filename: _read_member(archive, member, path) for member in members}
     except (zipfile.BadZipFile, OSError) as error:
         raise SourceError(
             f"{path.name} is neither a folder nor a readable zip ({error}): "
             "unzip Spotify's download and point to the folder, or download it again."
         ) from None
+
+
+# Spotify's own files stay within a few tens of MB (a long streaming history comes in parts),
+# and JSON is parsed whole: a file far past that is not Spotify's, and reading it would only use
+# up the memory of the run (a zip can hold a gigabyte of zeros in a megabyte).
+MAX_FILE_BYTES = 256 * 1024**2
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def _limit() -> str:
+    return _size(MAX_FILE_BYTES).replace(".0 ", " ")
+
+
+def _read_bounded(stream: BinaryIO, declared: int, too_large: Callable[[str], SourceError]) -> bytes:
+    """All of `stream`, refused past MAX_FILE_BYTES by its declared size or, should the
+    declaration understate it, by what the stream actually yields."""
+    if declared > MAX_FILE_BYTES:
+        raise too_large(_size(declared))
+    data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise too_large(f"larger than {_limit()}")
+    return data
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path) -> bytes:
+    def too_large(size: str) -> SourceError:
+        return SourceError(
+            f"{member.filename} in {path.name} is {size}; members larger than {_limit()} are not read, "
+            "so remove it from the zip (Spotify's own files are far smaller)."
+        )
+
+    with archive.open(member) as stream:
+        return _read_bounded(stream, member.file_size, too_large)
+
+
+def _read_file(file: Path) -> bytes:
+    def too_large(size: str) -> SourceError:
+        return SourceError(
+            f"{file} is {size}; files larger than {_limit()} are not read, so remove it from the "
+            "export (Spotify's own files are far smaller)."
+        )
+
+    with file.open("rb") as stream:
+        return _read_bounded(stream, file.stat().st_size, too_large)
 
 
 def _load_json(files: dict[str, bytes], name: str) -> Any:
