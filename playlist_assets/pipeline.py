@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from playlist_assets import owned_runs, parallel, queries
+from playlist_assets import owned_runs, parallel, quality, queries
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
 from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
@@ -163,6 +163,8 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
         wanted = current
         if changed_only:
             wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance)))
+            # A run killed while writing reports left files that differ from their lineage.
+            wanted |= set(quality.reports_unlike_their_lineage(conn, settings.reports))
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)

@@ -16,8 +16,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from playlist_assets.files import sha256_of
+from playlist_assets.tables import ANALYTICS_CLUSTER_REPORTS as LINEAGE
 from playlist_assets.tables import RAW_AUDIO_FEATURES, Table
-from playlist_assets.warehouse import scalar
+from playlist_assets.warehouse import existing_columns, scalar
 
 # Documented ranges of the audio-feature columns (see tables.AUDIO_FEATURE_COLUMNS).
 AUDIO_FEATURE_RANGES: dict[str, tuple[float, float]] = {
@@ -224,3 +226,20 @@ def clustering_quality(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str])
             "low_silhouette": low,
         },
     )
+
+
+def reports_unlike_their_lineage(conn: duckdb.DuckDBPyConnection, root: Path) -> dict[str, str]:
+    """Playlists whose report or plot on disk is missing, or is not the file their lineage
+    recorded (a run killed while writing leaves some files new and some old), each with the
+    run that wrote that lineage."""
+    if existing_columns(conn, LINEAGE) is None:
+        return {}
+    rows = conn.execute(
+        f"SELECT playlist_id, run_id, report_path, report_sha256, image_path, image_sha256 "
+        f"FROM {LINEAGE.qualified_name} ORDER BY playlist_id"
+    ).fetchall()
+    return {
+        playlist_id: run_id
+        for playlist_id, run_id, md, md_sha, png, png_sha in rows
+        if sha256_of(root / md) != md_sha or (png is not None and sha256_of(root / png) != png_sha)
+    }

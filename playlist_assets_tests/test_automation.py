@@ -14,7 +14,7 @@ from playlist_assets_tests.conftest import make_settings
 
 def evaluate(instance, settings) -> dg.SensorResult:
     # Only what the sensor asks for, as the daemon gives it (the worker pool is for runs).
-    needed = {"warehouse_db": resources_for(settings)["warehouse_db"]}
+    needed = {k: v for k, v in resources_for(settings).items() if k in ("warehouse_db", "reports")}
     context = dg.build_sensor_context(instance=instance, resources=needed)
     return playlists_follow_the_library(context)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from playlist_assets import queries
+from playlist_assets import quality, queries
 from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
-from playlist_assets.assets.resources import WarehouseResource
+from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.warehouse import WarehouseBusyError
 
@@ -58,7 +58,9 @@ daily_refresh = dg.ScheduleDefinition(
         "per contiguous stretch of partitions); then rebuilds the index."
     ),
 )
-def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_db: WarehouseResource):
+def playlists_follow_the_library(
+    context: dg.SensorEvaluationContext, warehouse_db: WarehouseResource, reports: ReportsResource
+):
     if not Path(warehouse_db.path).exists():
         return dg.SkipReason("No library landed yet: materialize the raw group first.")
     try:
@@ -68,6 +70,8 @@ def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_
             snapshots = queries.playlist_snapshots(conn)
             versions = recorded_versions(context.instance)
             stale = queries.playlists_needing_reports(conn, CODE_VERSION, versions)
+            # Files a killed run left unlike their lineage: rebuilt, keyed by what is on disk now.
+            unlike = quality.reports_unlike_their_lineage(conn, Path(reports.path))
             orphans = queries.reports_of_removed_playlists(conn)
             latest_report = queries.latest_report_time(conn)
     except WarehouseBusyError:
@@ -80,12 +84,15 @@ def playlists_follow_the_library(context: dg.SensorEvaluationContext, warehouse_
     # per playlist: a fresh library of a thousand playlists is one run, not a thousand.
     ordered = [k for k in known if k in snapshots] + new
     requests = []
+    stale = sorted(set(stale) | set(unlike))
     for first, last in contiguous_stretches(ordered, set(stale)):
         chosen = ordered[ordered.index(first) : ordered.index(last) + 1]
-        # The run key ties the request to the snapshots and contents it builds: a change is never
-        # built twice.
+        # The run key ties the request to the snapshots and contents it builds, and a repair to
+        # the run whose files it replaces: a change is never built twice, a failed repair not
+        # retried for ever.
         version = hashlib.sha256(
-            "".join(f"{k}@{snapshots[k]}/{versions.get(k)};" for k in chosen).encode() + CODE_VERSION.encode()
+            "".join(f"{k}@{snapshots[k]}/{versions.get(k)}/{unlike.get(k, '')};" for k in chosen).encode()
+            + CODE_VERSION.encode()
         ).hexdigest()[:16]
         requests.append(
             dg.RunRequest(job_name=playlist_reports.name, run_key=f"{first}..{last}@{version}", tags=range_tags(first, last))

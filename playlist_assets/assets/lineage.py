@@ -17,6 +17,8 @@ from playlist_assets.reporting.model import IndexEntry
 from playlist_assets.reporting.paths import report_path, scatter_path
 
 LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
+# Older than any write under way: a plot or report is written in well under a second.
+STALE_TEMPORARY_S = 600
 
 
 @dg.multi_asset(
@@ -141,6 +143,9 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
         removed = _remove_reports_of_removed_playlists(conn, root)
         if removed:
             context.log.info(f"Removed the reports of {len(removed)} playlist(s) no longer in the library.")
+        # Writes a killed run left half done; the rerun that rewrote their files removed
+        # the rest, these belong to files nobody rewrote (a playlist renamed or removed since).
+        files.remove_stale_temporaries(root, STALE_TEMPORARY_S)
         rows = warehouse.read_frame(
             conn,
             """SELECT p.playlist_id, p.name, p.n_entries, c.clustered, c.reason, c.k,

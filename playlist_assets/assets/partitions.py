@@ -13,7 +13,7 @@ CLUSTERING_CODE_VERSION = "clustering-v3"  # v2: k-means started from Ward's tre
 SCATTER_CODE_VERSION = "scatter-v3"  # v3: text without hinting, opaque plots as RGB
 MARKDOWN_CODE_VERSION = "markdown-v2"  # v2: names cannot autolink on GitHub; art only from Spotify
 LINEAGE_CODE_VERSION = "lineage-v2"  # v2: the playlist version each report describes
-INDEX_CODE_VERSION = "index-v1"
+INDEX_CODE_VERSION = "index-v2"  # v2: names never autolink on GitHub
 
 # Every asset that writes the DuckDB file runs in this pool, so writers take turns.
 WAREHOUSE_POOL = "duckdb_warehouse"
