@@ -141,8 +141,10 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    statements: list = []  # named before the try: the except below reads them
     try:
-        statements = duckdb.extract_statements(args.query) if args.command == "sql" else []
+        if args.command == "sql":
+            statements = duckdb.extract_statements(args.query)
         if args.command == "sql" and len(statements) != 1:
             # Checked before opening: a second statement could be the one that does harm, and
             # running the first alone would still surprise.
@@ -186,7 +188,7 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
         refused = isinstance(error, duckdb.PermissionException) or any(
             marker in detail for marker in ("configuration has been locked", "read-only mode")
         )
-        if args.command == "sql" and refused:
+        if statements and refused:
             kind = statements[0].type.name.replace("_", " ")
             print(
                 f"playlist-assets: refused this {kind} statement because `playlist-assets sql` is "
