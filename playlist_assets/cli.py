@@ -132,7 +132,7 @@ def _login() -> int:
 def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from playlist_assets.warehouse import WarehouseBusyError, connect
+    from playlist_assets.warehouse import WarehouseBusyError, WarehouseUnusableError, connect
 
     if not settings.warehouse.is_file():
         print(
@@ -200,7 +200,7 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"playlist-assets: {error}", file=sys.stderr)
         return 1
-    except WarehouseBusyError as error:
+    except (WarehouseBusyError, WarehouseUnusableError) as error:
         print(f"playlist-assets: {error}", file=sys.stderr)
         return 1
 

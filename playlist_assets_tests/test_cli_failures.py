@@ -116,3 +116,13 @@ def test_a_warehouse_on_a_read_only_mount_is_refused_at_once(tmp_path):
     done = materialize(warehouse, tmp_path, prefix=read_only_mount_or_skip(folder))
     assert_refused(done, warehouse, "is on a read-only file system")
     assert warehouse.read_bytes() == whole
+
+
+def test_the_sql_command_names_a_file_that_is_not_duckdb(tmp_path):
+    warehouse = tmp_path / "w.duckdb"
+    warehouse.write_bytes(b"")
+    done = subprocess.run(
+        [sys.executable, "-m", "playlist_assets.cli", "sql", "--warehouse", str(warehouse), "SELECT 1"],
+        env=cli_env(), capture_output=True, text=True, timeout=HANG_GUARD_S,
+    )
+    assert_refused(done, warehouse, "is not a DuckDB database")
