@@ -76,6 +76,7 @@ def cluster_one(
         "feature_providers": ", ".join(providers) if feature_set == "audio" else None,
         "k": result.k,
         "silhouette": result.silhouette,
+        "stability": result.stability,
         "x_label": result.x_label,
         "y_label": result.y_label,
         "n_entries": n_entries,

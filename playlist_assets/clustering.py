@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from playlist_assets.describe import describe_cluster
+
 if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
 
 # scikit-learn and SciPy (2-3 s to import) are imported where they are used, not here: the
 # Dagster processes that load the definitions (the UI's code server, the daemon, a run over a
 # large library) mostly never cluster in-process, and the worker processes that do import them
-# when they start (parallel.start_workers) or first cluster.
+# when they start (parallel.WorkerPool) or first cluster.
 DEPENDENCIES = (
     "sklearn.decomposition", "sklearn.metrics", "sklearn.preprocessing", "scipy.cluster.hierarchy", "scipy.cluster.vq",
 )
@@ -30,32 +32,15 @@ MIN_COLUMNS = 2
 MAX_K = 10
 # Largest cluster more than this many times the smallest: "lopsided", avoided when possible.
 MAX_SIZE_RATIO = 10.0
-# A centroid this many standard deviations from the playlist mean is worth a word.
-DESCRIBE_MIN_Z = 0.5
-DESCRIBE_MAX_WORDS = 3
-NOTHING_STANDS_OUT = "Typical of the playlist"
-
-# column -> (word when the cluster is high on it, word when low); None: not worth saying.
-ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
-    "energy": ("energetic", "calm"),
-    "danceability": ("danceable", "undanceable"),
-    "valence": ("happy", "melancholic"),
-    "acousticness": ("acoustic", "electronic"),
-    "instrumentalness": ("instrumental", "vocal"),
-    "speechiness": ("wordy", "melodic"),  # not "sung": instrumentals are low on speech too
-    "liveness": ("live", "studio"),
-    "tempo": ("fast", "slow"),
-    "loudness": ("loud", "quiet"),
-    "release_year": ("recent", "older"),
-    "duration_ms": ("long", "short"),
-    "duration_min": ("long", "short"),
-    "explicit": ("explicit", "clean"),
-    "popularity": ("popular", "niche"),
-    "mode": ("major-key", "minor-key"),
-    "key": (None, None),  # pitch class is circular: a high or low mean key means nothing
-    "time_signature": ("odd-metered", "triple-time"),
-}
-GENRE_PREFIX = "genre_"
+# Silhouettes closer than this are not told apart: the smaller k wins (see _choose_clustering).
+SILHOUETTE_NOISE = 0.02
+# Stability: how many subsamples, of what share of the tracks, drawn from which seed.
+STABILITY_SUBSAMPLES = 10
+SUBSAMPLE_SHARE = 0.8
+STABILITY_SEED = 20261206
+# Below either figure the report says that its groups overlap.
+WEAK_SILHOUETTE = 0.25
+WEAK_STABILITY = 0.75
 
 ASSIGNMENT_SCHEMA = pl.Schema(
     {"track_id": pl.String, "cluster": pl.Int32, "distance_to_centre": pl.Float64, "x": pl.Float64, "y": pl.Float64}
@@ -66,7 +51,7 @@ ASSIGNMENT_SCHEMA = pl.Schema(
 class ClusterSummary:
     cluster: int  # 1-based, ordered by size descending then by smallest track_id for ties
     size: int
-    description: str  # "Energetic, danceable, happy": the 1-3 features that set it apart
+    description: str  # "Calm, acoustic; slower than the rest of this playlist" (describe.py)
     centroid: dict[str, float]  # in standardised (z-score) units, per feature column used
 
 
@@ -77,6 +62,7 @@ class ClusteringResult:
     feature_columns: tuple[str, ...]  # the columns actually used (constant ones dropped)
     k: int  # 0 when not clustered
     silhouette: float | None
+    stability: float | None  # see stability(); None when not clustered
     # One row per input track: track_id, cluster (Int32, 1-based), distance_to_centre (Float64),
     # x, y (Float64, the scatter coordinates: the first two PCA components). Empty when not clustered.
     assignments: pl.DataFrame
@@ -146,6 +132,7 @@ def _cluster(features: pl.DataFrame, feature_columns: list[str]) -> ClusteringRe
     if chosen is None:
         return _not_clustered("The tracks' features are too alike to split into clusters.", columns)
     labels, silhouette = chosen
+    solid = stability(z, labels)
     labels = _number_by_size(labels, track_ids)
     k = int(labels.max())
     centroids = np.stack([z[labels == c].mean(axis=0) for c in range(1, k + 1)])
@@ -162,13 +149,16 @@ def _cluster(features: pl.DataFrame, feature_columns: list[str]) -> ClusteringRe
     assignments = pl.DataFrame(
         [track_ids, labels, distance, coords[:, 0], coords[:, 1]], schema=ASSIGNMENT_SCHEMA, orient="col"
     ).sort("cluster", "distance_to_centre", "track_id")
+    # The words are checked against the songs' own values (unknown ones left unknown), not
+    # against the standardised, imputed matrix the clusters were found in.
+    values = {col: features[col].cast(pl.Float64).fill_nan(None).to_numpy() for col in feature_columns}
     summaries = []
     for c in range(1, k + 1):
         centroid = {col: float(v) for col, v in zip(columns, centroids[c - 1])}
-        size = int((labels == c).sum())
-        summaries.append(ClusterSummary(c, size, describe_centroid(centroid), centroid))
+        members = labels == c
+        summaries.append(ClusterSummary(c, int(members.sum()), describe_cluster(values, members, centroid), centroid))
     return ClusteringResult(
-        clustered=True, reason=None, feature_columns=tuple(columns), k=k, silhouette=silhouette,
+        clustered=True, reason=None, feature_columns=tuple(columns), k=k, silhouette=silhouette, stability=solid,
         assignments=assignments, clusters=tuple(summaries), x_label=axis_labels[0],
         y_label=axis_labels[1], explained_variance=(variance[0], variance[1]),
     )
@@ -180,29 +170,6 @@ def representatives(result: ClusteringResult, n: int = 10) -> pl.DataFrame:
         result.assignments.sort("cluster", "distance_to_centre", "track_id")
         .filter(pl.int_range(pl.len()).over("cluster") < n)
     )
-
-
-def describe_centroid(centroid: Mapping[str, float]) -> str:
-    """Words for the 1-3 features furthest from the playlist mean: "Energetic, danceable, happy"."""
-    notable: list[tuple[float, str]] = []
-    for column, z in centroid.items():
-        word = _word(column, z)
-        if word and abs(z) >= DESCRIBE_MIN_Z:
-            notable.append((abs(z), word))
-    notable.sort(key=lambda pair: -pair[0])  # stable: equal deviations keep column order
-    words = list(dict.fromkeys(word for _, word in notable))[:DESCRIBE_MAX_WORDS]
-    if not words:
-        return NOTHING_STANDS_OUT
-    text = ", ".join(words)
-    return text[0].upper() + text[1:]
-
-
-def _word(column: str, z: float) -> str | None:
-    if column.startswith(GENRE_PREFIX):
-        # A cluster with less of a genre than the playlist says little; more of it says a lot.
-        return column.removeprefix(GENRE_PREFIX).replace("_", " ") if z > 0 else None
-    high, low = ADJECTIVES.get(column, (f"high {column}", f"low {column}"))
-    return high if z > 0 else low
 
 
 def _axis_label(loadings: np.ndarray, columns: list[str]) -> str:
@@ -239,7 +206,7 @@ def _usable_matrix(features: pl.DataFrame, feature_columns: list[str]) -> tuple[
 
 def _not_clustered(reason: str, columns: list[str]) -> ClusteringResult:
     return ClusteringResult(
-        clustered=False, reason=reason, feature_columns=tuple(columns), k=0, silhouette=None,
+        clustered=False, reason=reason, feature_columns=tuple(columns), k=0, silhouette=None, stability=None,
         assignments=pl.DataFrame(schema=ASSIGNMENT_SCHEMA), clusters=(), x_label="", y_label="",
         explained_variance=(0.0, 0.0),
     )
@@ -249,8 +216,10 @@ def _choose_clustering(z: np.ndarray) -> tuple[np.ndarray, float] | None:
     """Labels (0-based) and silhouette of the chosen k, or None when no k in 2..MAX_K works.
 
     Rule: among k whose largest cluster is at most MAX_SIZE_RATIO times its smallest, take the
-    highest silhouette (ties: smaller k). If every k is lopsided, take the least lopsided one
-    (ties: higher silhouette) rather than whichever k happened to be tried last.
+    smallest k whose silhouette is within SILHOUETTE_NOISE of the best: a larger k must be
+    clearly better to be chosen, since on overlapping groups the silhouettes of neighbouring k
+    differ by less than resampling the same tracks moves them. If every k is lopsided, take the
+    least lopsided one (ties: higher silhouette).
     """
     from sklearn.metrics import pairwise_distances, silhouette_score
 
@@ -269,17 +238,53 @@ def _choose_clustering(z: np.ndarray) -> tuple[np.ndarray, float] | None:
     # one whatever its silhouette. With no balanced k, only the least lopsided ones are scored:
     # silhouette breaks their tie.
     contenders = [f for f in fitted if f[0] <= MAX_SIZE_RATIO]
-    if not contenders:
+    balanced = bool(contenders)
+    if not balanced:
         least = min(ratio for ratio, _, _ in fitted)
         contenders = [f for f in fitted if f[0] == least]
     # One distance matrix serves the silhouette of every k scored.
     distance = pairwise_distances(z)
     scored = [
-        (-float(silhouette_score(distance, labels, metric="precomputed")), k, labels)
+        (float(silhouette_score(distance, labels, metric="precomputed")), k, labels)
         for _, k, labels in contenders
     ]
-    best = min(scored, key=lambda s: s[:2])  # highest silhouette, then smallest k
-    return best[2], -best[0]
+    best = max(silhouette for silhouette, _, _ in scored)
+    margin = SILHOUETTE_NOISE if balanced else 0.0
+    silhouette, _, labels = min((s for s in scored if s[0] >= best - margin), key=lambda s: s[1])
+    return labels, silhouette
+
+
+def stability(z: np.ndarray, labels: np.ndarray) -> float:
+    """How solid a clustering is: the mean adjusted Rand index between `labels` and the
+    clusterings (same method, same k) of STABILITY_SUBSAMPLES subsamples of SUBSAMPLE_SHARE of
+    the tracks, on the tracks each subsample holds. 1 = every subsample finds the same groups;
+    near 0 = no more alike than chance. Deterministic: the subsamples come from a fixed seed.
+    """
+    k = len(np.unique(labels))
+    rng = np.random.default_rng(STABILITY_SEED)
+    size = max(k + 1, int(round(len(z) * SUBSAMPLE_SHARE)))
+    agreements = []
+    for _ in range(STABILITY_SUBSAMPLES):
+        chosen = np.sort(rng.choice(len(z), size=size, replace=False))
+        again = kmeans_labels(z[chosen], k)
+        # A subsample that cannot be split k ways disagrees with the clustering entirely.
+        agreements.append(0.0 if again is None else adjusted_rand_index(labels[chosen], again))
+    return float(np.mean(agreements))
+
+
+def adjusted_rand_index(a: np.ndarray, b: np.ndarray) -> float:
+    """Hubert and Arabie's adjusted Rand index of two labelings of the same items (1 = same)."""
+    _, a = np.unique(a, return_inverse=True)
+    _, b = np.unique(b, return_inverse=True)
+    table = np.zeros((a.max() + 1, b.max() + 1))
+    np.add.at(table, (a, b), 1)
+    pairs = lambda counts: float((counts * (counts - 1)).sum() / 2)  # noqa: E731
+    together, rows, columns = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
+    expected = rows * columns / pairs(np.array([len(a)]))
+    most = (rows + columns) / 2
+    if most == expected:  # both put everything together, or everything apart: identical
+        return 1.0
+    return (together - expected) / (most - expected)
 
 
 def ward_tree(z: np.ndarray) -> np.ndarray:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from playlist_assets.clustering import (
+    STABILITY_SUBSAMPLES,
+    SUBSAMPLE_SHARE,
+    WEAK_SILHOUETTE,
+    WEAK_STABILITY,
+)
 from playlist_assets.queries import ReportInputs
 from playlist_assets.reporting.model import (
     ArtistCredit,
@@ -17,6 +23,7 @@ from playlist_assets.reporting.model import (
 from playlist_assets.tables import FEATURE_SET_VERSION
 
 REPRESENTATIVES = 10
+OVERLAP = "These groups overlap: treat them as tendencies, not boundaries."
 
 
 def _track_rows(members: list[dict], has_score: bool) -> tuple[TrackRow, ...]:
@@ -72,14 +79,13 @@ def build_reports(
     points_by_playlist = points.select("playlist_id", "x", "y", "cluster").partition_by(
         "playlist_id", as_dict=True, include_key=False
     )
-    nearest = (
-        points.filter(pl.int_range(pl.len()).over("playlist_id", "cluster") < REPRESENTATIVES)
-        .join(inputs.track_details, on="track_id", how="left")
-        .sort("playlist_id", "cluster", "distance_to_centre", "track_id")
+    # Every track of every cluster is named: the nearest in the seed's table, the rest after it.
+    members = points.join(inputs.track_details, on="track_id", how="left").sort(
+        "playlist_id", "cluster", "distance_to_centre", "track_id"
     )
-    nearest_by_cluster: dict[tuple[str, int], list[dict]] = {}
-    for row in nearest.iter_rows(named=True):
-        nearest_by_cluster.setdefault((row["playlist_id"], row["cluster"]), []).append(row)
+    members_by_cluster: dict[tuple[str, int], list[dict]] = {}
+    for row in members.iter_rows(named=True):
+        members_by_cluster.setdefault((row["playlist_id"], row["cluster"]), []).append(row)
     clusters_by_playlist = inputs.clusters.sort("playlist_id", "cluster").partition_by("playlist_id", as_dict=True)
     leftovers = _grouped_leftovers(inputs.unclustered, inputs.track_details)
     leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
@@ -96,13 +102,14 @@ def build_reports(
         own_clusters = clusters_by_playlist.get((pid,), no_clusters)
         sections = []
         for c in own_clusters.iter_rows(named=True):
-            in_cluster = nearest_by_cluster.get((pid, c["cluster"]), [])
+            in_cluster = members_by_cluster.get((pid, c["cluster"]), [])
             sections.append(
                 ClusterSection(
                     number=c["cluster"],
                     size=c["size"],
                     description=c["description"] or "",
-                    representatives=_track_rows(in_cluster, inputs.has_score),
+                    representatives=_track_rows(in_cluster[:REPRESENTATIVES], inputs.has_score),
+                    others=_track_rows(in_cluster[REPRESENTATIVES:], inputs.has_score),
                 )
             )
         report = PlaylistReport(
@@ -115,6 +122,7 @@ def build_reports(
             unclustered_reason=None if summary["clustered"] else summary["reason"],
             x_label=summary["x_label"] or "",
             y_label=summary["y_label"] or "",
+            caveat=_caveat(summary),
             provenance=_provenance(playlist, summary, code_version),
         )
         scatter = None
@@ -132,6 +140,15 @@ def build_reports(
     return out
 
 
+def _caveat(summary: dict) -> str | None:
+    """The plain sentence for groups that are not clearly separated (weak or unstable)."""
+    if not summary["clustered"]:
+        return None
+    weak = summary["silhouette"] is not None and summary["silhouette"] < WEAK_SILHOUETTE
+    shaky = summary.get("stability") is not None and summary["stability"] < WEAK_STABILITY
+    return OVERLAP if weak or shaky else None
+
+
 def _provenance(playlist: dict, summary: dict, code_version: str) -> tuple[tuple[str, str], ...]:
     features = "none"
     if summary["clustered"]:
@@ -146,6 +163,13 @@ def _provenance(playlist: dict, summary: dict, code_version: str) -> tuple[tuple
         ("Tracks", f"{summary['n_clustered']} of {summary['n_tracks']} distinct tracks clustered"),
     ]
     if summary["clustered"]:
-        pairs.append(("Clusters", f"k = {summary['k']}, silhouette {summary['silhouette']:.3f}"))
+        clusters = f"k = {summary['k']}, silhouette {summary['silhouette']:.3f}"
+        if summary.get("stability") is not None:
+            clusters += (
+                f", stability {summary['stability']:.2f} (agreement with the clusters of "
+                f"{STABILITY_SUBSAMPLES} subsamples of {SUBSAMPLE_SHARE:.0%} of the tracks, adjusted "
+                "Rand index: 1 = always the same groups)"
+            )
+        pairs.append(("Clusters", clusters))
     pairs.append(("Code version", code_version))
     return tuple(pairs)

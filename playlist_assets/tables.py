@@ -268,6 +268,11 @@ ANALYTICS_PLAYLIST_CLUSTERINGS = Table(
         Column("feature_providers", S, "Providers of the audio features used, comma-separated."),
         Column("k", I32, "Number of clusters (0 when not clustered)."),
         Column("silhouette", F, "Silhouette score of the chosen clustering (-1 to 1; higher is better)."),
+        Column(
+            "stability", F,
+            "How solid the clusters are: mean adjusted Rand index between them and the clusterings of "
+            "10 subsamples of 80% of the tracks (1 = the same groups every time; near 0 = chance).",
+        ),
         Column("x_label", S, "What the scatter's x axis means: top 3 loadings with their sign."),
         Column("y_label", S, "What the scatter's y axis means."),
         Column("n_entries", I32, "Playlist entries, all kinds."),
@@ -301,6 +306,7 @@ ANALYTICS_CLUSTER_REPORTS = Table(
         Column("run_id", S, "Dagster run that wrote the report."),
         Column("k", I32, "Number of clusters."),
         Column("silhouette", F, "Silhouette score of the clustering."),
+        Column("stability", F, "Stability of the clustering (analytics.playlist_clusterings.stability)."),
         Column("n_tracks", I32, "Distinct tracks in the playlist."),
         Column("n_clustered", I32, "Distinct tracks placed in a cluster."),
         Column("materialized_at", UTC_TIME, "When the report was written (UTC)."),

@@ -37,7 +37,7 @@ VIEWS: tuple[View, ...] = (
         "One row per playlist: size, how it was clustered, and where its report is.",
         """
         SELECT p.playlist_id, p.name, p.owner_name, p.source, p.snapshot_id, p.n_entries,
-               c.n_tracks, c.n_clustered, c.clustered, c.reason, c.feature_set, c.k, c.silhouette,
+               c.n_tracks, c.n_clustered, c.clustered, c.reason, c.feature_set, c.k, c.silhouette, c.stability,
                r.report_path, r.image_path, r.materialized_at
         FROM raw.playlists p
         LEFT JOIN analytics.playlist_clusterings c USING (playlist_id)

@@ -84,6 +84,7 @@ def playlist_clustering(
             "clustered": row["clustered"],
             "k": row["k"],
             "silhouette": row["silhouette"] if row["silhouette"] is not None else float("nan"),
+            "stability": row["stability"] if row["stability"] is not None else float("nan"),
             "feature_set": row["feature_set"] or "none",
             "n_tracks": row["n_tracks"],
             "n_clustered": row["n_clustered"],

@@ -51,7 +51,7 @@ def cluster_reports(
         summary = warehouse.read_frame(
             conn,
             """SELECT p.playlist_id, p.name, p.snapshot_id, p.source, c.clustered, c.feature_set,
-                      c.feature_providers, c.k, c.silhouette, c.n_tracks, c.n_clustered
+                      c.feature_providers, c.k, c.silhouette, c.stability, c.n_tracks, c.n_clustered
                FROM raw.playlists p JOIN analytics.playlist_clusterings c USING (playlist_id)
                WHERE p.playlist_id IN (SELECT unnest(?::VARCHAR[]))""",
             ids,
@@ -80,6 +80,7 @@ def cluster_reports(
                     "run_id": context.run.run_id,
                     "k": s["k"],
                     "silhouette": s["silhouette"],
+                    "stability": s["stability"],
                     "n_tracks": s["n_tracks"],
                     "n_clustered": s["n_clustered"],
                     "materialized_at": now,

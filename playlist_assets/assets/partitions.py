@@ -9,10 +9,10 @@ RAW_CODE_VERSION = "raw-v1"
 FEATURES_CODE_VERSION = "features-v1"
 # What a playlist snapshot covers (queries.playlist_versions); bumping it makes every playlist unsynced.
 SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
-CLUSTERING_CODE_VERSION = "clustering-v3"  # v2: k-means started from Ward's tree; v3: SciPy's k-means
+CLUSTERING_CODE_VERSION = "clustering-v4"  # v2: Ward starts; v3: SciPy's k-means; v4: true words, smallest k within noise, stability
 SCATTER_CODE_VERSION = "scatter-v3"  # v3: text without hinting, opaque plots as RGB
-MARKDOWN_CODE_VERSION = "markdown-v2"  # v2: names cannot autolink on GitHub; art only from Spotify
-LINEAGE_CODE_VERSION = "lineage-v2"  # v2: the playlist version each report describes
+MARKDOWN_CODE_VERSION = "markdown-v3"  # v2: no autolinks, art only from Spotify; v3: every track listed, overlap said
+LINEAGE_CODE_VERSION = "lineage-v3"  # v2: the playlist version each report describes; v3: stability
 INDEX_CODE_VERSION = "index-v2"  # v2: names never autolink on GitHub
 
 # Every asset that writes the DuckDB file runs in this pool, so writers take turns.

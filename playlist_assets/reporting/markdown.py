@@ -32,6 +32,7 @@ ALIGN_WITH_SCORE = "|:---|:---|:---|:---|:---|---:|:---|:---|"
 HEADER_WITHOUT_SCORE = "| Art | Track | Album | Artists | Label | 💚 | 🔗 |"
 ALIGN_WITHOUT_SCORE = "|:---|:---|:---|:---|:---|:---|:---|"
 
+OTHERS_SUMMARY = "The other {count} tracks of cluster #{number}"
 NOT_CLUSTERED_HEADER = "| Entry | Artists | Reason | Count |"
 NOT_CLUSTERED_ALIGN = "|:---|:---|:---|---:|"
 INDEX_TITLE = "# Playlist reports"
@@ -89,11 +90,22 @@ def _cluster_lines(cluster: ClusterSection, with_score: bool) -> list[str]:
         lines += [description, ""]
     lines += [_size_line(int(cluster.size)), ""]
     if cluster.representatives:
-        lines.append(HEADER_WITH_SCORE if with_score else HEADER_WITHOUT_SCORE)
-        lines.append(ALIGN_WITH_SCORE if with_score else ALIGN_WITHOUT_SCORE)
-        lines += [table_row(_track_cells(t, with_score)) for t in cluster.representatives]
-        lines.append("")
+        lines += _track_table(cluster.representatives, with_score)
+    if cluster.others:
+        # Folded, so the section still reads like the seed's; GitHub and the Dagster UI both
+        # unfold it. The blank line after the summary lets the table inside render as Markdown.
+        summary = OTHERS_SUMMARY.format(count=len(cluster.others), number=int(cluster.number))
+        lines += ["<details>", f"<summary>{summary}</summary>", ""]
+        lines += _track_table(cluster.others, with_score)
+        lines += ["</details>", ""]
     return lines
+
+
+def _track_table(tracks: Sequence[TrackRow], with_score: bool) -> list[str]:
+    lines = [HEADER_WITH_SCORE if with_score else HEADER_WITHOUT_SCORE]
+    lines.append(ALIGN_WITH_SCORE if with_score else ALIGN_WITHOUT_SCORE)
+    lines += [table_row(_track_cells(t, with_score)) for t in tracks]
+    return lines + [""]
 
 
 def _not_clustered_lines(entries: Sequence[NotClustered]) -> list[str]:
@@ -126,6 +138,8 @@ def render_report(report: PlaylistReport) -> str:
         lines += [f"![{IMAGE_ALT}]({image})", ""]
         x_label, y_label = escape.inline(report.x_label), escape.inline(report.y_label)
         lines += [f"Axes: x = {x_label}; y = {y_label}", ""]
+        if report.caveat:
+            lines += [escape.block(report.caveat), ""]
         for cluster in sorted(report.clusters, key=lambda c: c.number):
             lines += _cluster_lines(cluster, report.has_score)
     else:

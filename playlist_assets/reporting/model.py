@@ -32,6 +32,7 @@ class ClusterSection:
     size: int
     description: str  # "Energetic, danceable, happy"
     representatives: tuple[TrackRow, ...]  # up to 10, nearest the centre first
+    others: tuple[TrackRow, ...] = ()  # the rest of the cluster's tracks, nearest first
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class PlaylistReport:
     unclustered_reason: str | None
     x_label: str
     y_label: str
+    # A sentence near the top when the groups are not clearly separated (None when they are).
+    caveat: str | None = None
     # Ordered (label, value) pairs printed in the Provenance section: snapshot, features, code...
     provenance: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
