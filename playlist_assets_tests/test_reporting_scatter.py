@@ -14,7 +14,7 @@ from PIL import Image
 
 from playlist_assets.reporting import fonts
 from playlist_assets.reporting.model import ScatterInput, ScatterPoint
-from playlist_assets.reporting.scatter import cluster_color, render_scatter
+from playlist_assets.reporting.scatter import POINT_SIZE, ScatterPlot, cluster_color, render_scatter
 
 WORLD_TITLE = "שלום עולם · 東京の夜 · 北京欢迎你 · 안녕하세요 · 💚🔥🎵 👍🏽"
 UNDRAWABLE = "\U0010fffd"  # private use: no font has it
@@ -93,17 +93,61 @@ def has_color(pixels: np.ndarray, number: int) -> bool:
 
 
 def test_every_cluster_has_a_legend_entry_in_its_colour() -> None:
-    # Points along the falling diagonal leave the upper right corner, where the legend is, empty.
     k = 5
     points = tuple(ScatterPoint(float(i), float(-i), 1 + i % k) for i in range(60))
     # Cluster 5 has no description: it is still listed, by its number.
     legend = {c: f"Cluster #{c}: Energetic, danceable" for c in range(1, k)}
     data = ScatterInput("Diagonal", "x", "y", points, legend)
-    corner = decode_rgba(render_scatter(data))[:150, 400:]
-    assert all(has_color(corner, number) for number in range(1, k + 1))
-    assert not has_color(corner, k + 1)
+    plot = ScatterPlot()
+    pixels = plot.draw(data)
+    frame = plot.legend_frame.get_window_extent()
+    # Display coordinates count from the bottom, pixel rows from the top.
+    height = pixels.shape[0]
+    in_legend = pixels[height - int(frame.y1) : height - int(frame.y0), int(frame.x0) : int(frame.x1)]
+    assert all(has_color(in_legend, number) for number in range(1, k + 1))
+    assert not has_color(in_legend, k + 1)
+    assert np.array_equal(decode_rgba(render_scatter(data)), pixels)
     without_points = ScatterInput("Diagonal", "x", "y", (), legend)
     assert not any(has_color(decode_rgba(render_scatter(without_points)), n) for n in range(1, k + 1))
+
+
+def spread_over_the_whole_axes(k: int, label: str) -> ScatterInput:
+    """A grid of points from corner to corner of the axes, every cluster everywhere."""
+    grid = [(x, y) for x in np.linspace(0, 1, 25) for y in np.linspace(0, 1, 25)]
+    points = tuple(ScatterPoint(float(x), float(y), 1 + i % k) for i, (x, y) in enumerate(grid))
+    return ScatterInput("Everywhere", "energy + danceability", "acousticness", points,
+                        {c: f"Cluster #{c}: {label}" for c in range(1, k + 1)})
+
+
+@pytest.mark.parametrize(("k", "label"), [
+    (2, "Calm"), (6, "Energetic, danceable, happy"), (10, "Energetic, danceable, happy, loud and fast"),
+    (29, "more clusters than the clustering makes, so only their numbers are listed"),
+])
+def test_the_legend_covers_no_point_and_no_label(k: int, label: str) -> None:
+    plot = ScatterPlot()
+    plot.draw(spread_over_the_whole_axes(k, label))
+    renderer = plot.canvas.get_renderer()
+    frame = plot.legend_frame.get_window_extent()
+    width, height = plot.canvas.get_width_height()
+    assert plot.legend_frame.get_visible()
+    assert 0 <= frame.x0 and frame.x1 <= width and 0 <= frame.y0 and frame.y1 <= height
+    # The frame holds every entry, so what it does not cover, the legend does not cover.
+    entries = [t.get_window_extent(renderer) for t in plot.legend_texts if t.get_visible()]
+    assert len(entries) == k
+    assert all(frame.x0 <= e.x0 and e.x1 <= frame.x1 and frame.y0 <= e.y0 and e.y1 <= frame.y1 for e in entries)
+    markers = plot.legend_markers.get_offsets()
+    assert len(markers) == k and all(frame.contains(x, y) for x, y in markers)
+
+    assert not frame.overlaps(plot.axes.bbox)
+    assert not frame.overlaps(plot.axes.xaxis.label.get_window_extent(renderer))
+    radius = np.sqrt(POINT_SIZE) / 2 * plot.figure.dpi / 72  # a marker's radius in pixels
+    centres = plot.axes.transData.transform(plot.points.get_offsets())
+    assert len(centres) == 625
+    # The corners of the axes are drawn: the points reach every side of them.
+    assert centres[:, 0].min() < plot.axes.bbox.x0 + 50 and centres[:, 1].max() > plot.axes.bbox.y1 - 50
+    inside = ((centres[:, 0] + radius > frame.x0) & (centres[:, 0] - radius < frame.x1)
+              & (centres[:, 1] + radius > frame.y0) & (centres[:, 1] - radius < frame.y1))
+    assert not inside.any(), f"{inside.sum()} points under the legend"
 
 
 def test_odd_input_still_renders() -> None:
