@@ -49,7 +49,9 @@ def _track_rows(members: list[dict], has_score: bool) -> tuple[TrackRow, ...]:
 
 def _not_clustered_rows(rows: pl.DataFrame) -> tuple[NotClustered, ...]:
     return tuple(
-        NotClustered(name=r["shown_name"], artists=r["shown_artists"], reason=r["reason"], count=r["count"])
+        NotClustered(
+            name=r["shown_name"], artists=r["shown_artists"], reason=r["reason"], count=r["count"], liked=r["liked"]
+        )
         for r in rows.iter_rows(named=True)
     )
 
@@ -57,13 +59,17 @@ def _not_clustered_rows(rows: pl.DataFrame) -> tuple[NotClustered, ...]:
 def _grouped_leftovers(unclustered: pl.DataFrame, details: pl.DataFrame) -> pl.DataFrame:
     """Unclustered entries named and grouped (same name, artists and reason: one row with a count)."""
     return (
-        unclustered.join(details.select("track_id", "name", "artist_names"), on="track_id", how="left")
+        unclustered.join(details.select("track_id", "name", "artist_names", "liked"), on="track_id", how="left")
         .with_columns(
             pl.coalesce("name", "item_name", pl.lit("(no name)")).alias("shown_name"),
             pl.col("artist_names").list.join(", ").alias("shown_artists"),
         )
         .group_by("playlist_id", "shown_name", "shown_artists", "reason")
-        .agg(pl.len().alias("count"), pl.col("position").min().alias("first"))
+        .agg(
+            pl.len().alias("count"),
+            pl.col("position").min().alias("first"),
+            pl.col("liked").fill_null(False).any().alias("liked"),
+        )
         .sort("playlist_id", "first")
     )
 

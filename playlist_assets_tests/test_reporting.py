@@ -269,3 +269,20 @@ def test_output_is_valid_utf8_even_for_lone_surrogates() -> None:
     text = render_report(report(name="bad \ud800 json", clusters=()))
     assert text.encode("utf-8").decode("utf-8") == text
     assert "# Clusters in bad \ufffd json\n" in text
+
+
+def test_not_clustered_entries_keep_the_liked_column() -> None:
+    liked = NotClustered("Home video", "Me", "local file (not on Spotify)", 1, liked=True)
+    text = render_report(report(not_clustered=(liked, NotClustered("Some episode", "A host", "podcast episode", 2))))
+    assert "| Entry | Artists | Reason | Count | 💚 |" in text
+    assert "| Home video | Me | local file (not on Spotify) | 1 | 💚 |" in text
+    assert "| Some episode | A host | podcast episode | 2 | |" in text
+
+
+def test_the_rest_of_a_cluster_is_listed_folded_after_its_nearest_tracks() -> None:
+    others = tuple(track(f"Other {i}", liked=False) for i in range(3))
+    section = ClusterSection(1, 5, "Calm", (track(), track("Day 1")), others)
+    text = render_report(report(clusters=(section,)))
+    folded = text.split("<details>\n<summary>The other 3 tracks of cluster #1</summary>\n\n", 1)[1]
+    assert folded.split("</details>")[0].count("| Other ") == 3
+    assert text.count("open.spotify.com/track/") == 5

@@ -33,8 +33,8 @@ HEADER_WITHOUT_SCORE = "| Art | Track | Album | Artists | Label | 💚 | 🔗 |"
 ALIGN_WITHOUT_SCORE = "|:---|:---|:---|:---|:---|:---|:---|"
 
 OTHERS_SUMMARY = "The other {count} tracks of cluster #{number}"
-NOT_CLUSTERED_HEADER = "| Entry | Artists | Reason | Count |"
-NOT_CLUSTERED_ALIGN = "|:---|:---|:---|---:|"
+NOT_CLUSTERED_HEADER = "| Entry | Artists | Reason | Count | 💚 |"
+NOT_CLUSTERED_ALIGN = "|:---|:---|:---|---:|:---|"
 INDEX_TITLE = "# Playlist reports"
 INDEX_HEADER = "| Playlist | Tracks | Clustered | Clusters | Status |"
 INDEX_ALIGN = "|:---|---:|---:|---:|:---|"
@@ -114,7 +114,8 @@ def _not_clustered_lines(entries: Sequence[NotClustered]) -> list[str]:
     lines = ["## Not clustered", "", NOT_CLUSTERED_HEADER, NOT_CLUSTERED_ALIGN]
     for entry in entries:
         cells = [escape.inline(entry.name), escape.inline(entry.artists)]
-        lines.append(table_row(cells + [escape.inline(entry.reason), str(int(entry.count))]))
+        cells += [escape.inline(entry.reason), str(int(entry.count)), LIKED if entry.liked else ""]
+        lines.append(table_row(cells))
     return lines + [""]
 
 

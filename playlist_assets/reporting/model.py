@@ -41,6 +41,7 @@ class NotClustered:
     artists: str | None
     reason: str  # "no audio features", "local file", "podcast episode", "removed", ...
     count: int = 1  # how many entries share this name and reason
+    liked: bool = False  # in the user's Liked Songs (the 💚 column)
 
 
 @dataclass(frozen=True)
