@@ -413,3 +413,64 @@ def test_unquoted_padded_headers_and_a_semicolon_spreadsheet_resave(tmp_path):
     resaved.write_text(f"Track URI;Track Name;Energy;Mode\nspotify:track:{tid(2)};Lied;0,75;Minor\n", encoding="utf-8")
     library = read_exportify(resaved, fetched_at=FETCHED_AT)
     assert library.audio_features.select("energy", "mode").row(0) == (0.75, 0)
+
+
+# --- clean names and albums in the warehouse (issue #16 item 5) ----------------------------------
+
+BARE_COMMA_JOIN = re.compile(r"[^\s\d\\],(?!\s)|,[^\s\d]")
+
+
+def pavelkomarov_file(tmp_path: Path, rows: list[list[str]], name: str = "no ids.csv") -> Path:
+    """The 2024+ layout: track ids, names only for artists and albums, labels and dates."""
+    header = ["Track ID", "Track Name", "Album Name", "Artist Name(s)", "Release Date", "Duration (ms)",
+              "Popularity", "Record Label"]
+    return write_csv(tmp_path / name, header, rows)
+
+
+def test_bare_comma_joins_are_separate_artists_and_comma_space_names_stay_whole(tmp_path):
+    path = pavelkomarov_file(tmp_path, [
+        [tid(1), "One", "Alb", "Artist One,Artist Two", "2020", "1000", "1", "L"],
+        [tid(2), "Two", "Alb", "Tyler, The Creator", "2020", "1000", "1", "L"],
+        [tid(3), "Three", "Alb", "Tyler, The Creator,Kali Uchis;Artist Two", "2020", "1000", "1", "L"],
+        [tid(4), "Four", "Alb", "10,000 Maniacs", "2020", "1000", "1", "L"],
+    ])
+    library = read_exportify(path, fetched_at=FETCHED_AT)
+    assert_contract(library)
+    names = dict(zip(library.artists["artist_id"], library.artists["name"], strict=True))
+    credits = {
+        track: [names[a] for a in group.sort("position")["artist_id"]]
+        for (track,), group in library.track_artists.group_by("track_id")
+    }
+    assert credits == {
+        tid(1): ["Artist One", "Artist Two"],
+        tid(2): ["Tyler, The Creator"],
+        tid(3): ["Tyler, The Creator", "Kali Uchis", "Artist Two"],
+        tid(4): ["10,000 Maniacs"],
+    }
+    assert library.track_artists.filter(pl.col("track_id") == tid(1))["position"].to_list() == [0, 1]
+    assert sorted(names.values()) == ["10,000 Maniacs", "Artist One", "Artist Two", "Kali Uchis", "Tyler, The Creator"]
+
+
+def test_artist_ids_decide_how_many_artists_and_names_are_split_to_match(tmp_path):
+    header = ["Spotify ID", "Artist IDs", "Track Name", "Album Name", "Artist Name(s)", "Release Date"]
+    rows = [
+        [tid(1), f"{aid(1)},{aid(2)}", "One", "Alb", "Tyler, The Creator,Kali Uchis", "2010"],
+        [tid(2), f"{aid(3)},{aid(4)}", "Two", "Alb", "Ann,Bo,Cy", "2010"],
+        [tid(3), aid(5), "Three", "Alb", "Tyler, The Creator", "2010"],
+    ]
+    library = read_exportify(write_csv(tmp_path / "ids.csv", header, rows), fetched_at=FETCHED_AT)
+    assert_contract(library)
+    names = dict(zip(library.artists["artist_id"], library.artists["name"], strict=True))
+    assert (names[aid(1)], names[aid(2)]) == ("Tyler, The Creator", "Kali Uchis")
+    # Three names for two ids: placed by position, and never as one joined name.
+    assert (names[aid(3)], names[aid(4)]) == ("Ann", "Bo")
+    assert names[aid(5)] == "Tyler, The Creator"
+    assert library.track_artists.group_by("track_id").len().sort("track_id")["len"].to_list() == [2, 2, 1]
+
+
+@needs_samples
+def test_no_artist_name_in_a_landed_library_is_a_bare_comma_join(tmp_path):
+    path = pavelkomarov_file(tmp_path, [[tid(1), "One", "Alb", "Ann,Bo", "2020", "1000", "1", "L"]])
+    for library in (read_exportify(path, fetched_at=FETCHED_AT), read_exportify(WATSONBOX_2020, fetched_at=FETCHED_AT)):
+        joined = [n for n in library.artists["name"].drop_nulls() if BARE_COMMA_JOIN.search(n.replace("\\,", ""))]
+        assert joined == []

@@ -110,26 +110,42 @@ def split_refs(cell: str | None) -> list[str]:
     return [part for part in re.split(r"[,;]\s*", cell or "") if part.strip()]
 
 
+# A comma that joins two names: not escaped ("\\,"), not followed by a space (a name's own
+# comma is: "Tyler, The Creator"), and not between two digits ("10,000 Maniacs").
+_BARE_COMMA = r"(?<!\\)(?<!\d),(?!\s)|(?<=\d),(?![\s\d])"
+# Separators no artist name contains: ';' and the bare comma.
+_NAME_JOIN = re.compile(rf";|{_BARE_COMMA}")
+_COMMA_SPACE = re.compile(r"(?<!\\), ")
+_ANY_COMMA = re.compile(r"(?<!\\),\s*|;")
+
+
 def split_artist_names(cell: str | None, expected: int) -> tuple[list[str | None], bool]:
     """The credited names aligned with `expected` artist ids, and whether the alignment is certain.
 
-    A name may itself contain the separator ("Tyler, The Creator"), so a split is only trusted when
-    it yields exactly one name per id; otherwise the whole cell is kept as the first artist's name.
+    The ids decide how many artists there are. A name may itself contain ", " ("Tyler, The
+    Creator"), so a split is only trusted when it yields exactly one name per id and leaves no
+    ';' or bare comma inside a name. Otherwise the names are placed by position, uncertain (a
+    certain name from another row replaces them): split at ';' and bare commas when the cell has
+    any, else the whole cell is the first artist's name.
     """
     if not cell:
         return [None] * expected, False
     if expected <= 1:
         return [_unescape(cell)], True
-    for pattern in (r"(?<!\\), ", r";", r"(?<!\\),"):
-        parts = [_unescape(p) for p in re.split(pattern, cell)]
-        if len(parts) == expected and all(parts):
-            return list(parts), True
+    for pattern in (_COMMA_SPACE, _NAME_JOIN, _ANY_COMMA):
+        parts = [p for p in pattern.split(cell) if p.strip()]
+        if len(parts) == expected and not any(_NAME_JOIN.search(p) for p in parts):
+            return [_unescape(p) for p in parts], True
+    joined = [_unescape(p) for p in _NAME_JOIN.split(cell) if p.strip()]
+    if len(joined) > 1:
+        return [*joined[:expected], *[None] * (expected - len(joined))], False
     return [_unescape(cell), *[None] * (expected - 1)], False
 
 
 def split_names_without_ids(cell: str | None) -> list[str]:
-    """Names when the layout has no artist ids: only ';' is a separator no artist name uses."""
-    return [part for part in (_unescape(p) for p in (cell or "").split(";")) if part]
+    """Names when the layout has no artist ids: split at ';' and at bare commas ("Ann,Bo"),
+    never at ", ", which belongs to names such as "Tyler, The Creator"."""
+    return [part for part in (_unescape(p) for p in _NAME_JOIN.split(cell or "")) if part]
 
 
 def split_genres(cell: str | None, n_artists: int) -> tuple[list[list[str] | None], bool]:
