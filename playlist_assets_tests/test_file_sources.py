@@ -474,3 +474,53 @@ def test_no_artist_name_in_a_landed_library_is_a_bare_comma_join(tmp_path):
     for library in (read_exportify(path, fetched_at=FETCHED_AT), read_exportify(WATSONBOX_2020, fetched_at=FETCHED_AT)):
         joined = [n for n in library.artists["name"].drop_nulls() if BARE_COMMA_JOIN.search(n.replace("\\,", ""))]
         assert joined == []
+
+
+def test_releases_of_one_album_name_stay_apart_and_keep_their_own_label_date_and_spelling(tmp_path):
+    path = pavelkomarov_file(tmp_path, [
+        [tid(1), "Bohemian Rhapsody", "Greatest Hits", "Queen", "1981-10-26", "1000", "1", "EMI"],
+        [tid(2), "Bohemian Rhapsody - Remastered 2011", "Greatest Hits", "Queen", "2011", "1000", "1", "Hollywood"],
+        [tid(3), "Another One Bites the Dust", "Greatest Hits", "Queen", "1981-10-26", "1000", "1", "EMI"],
+        [tid(4), "Only Girl", "LOUD!", "Rihanna", "2010-11-12", "1000", "1", "Def Jam"],
+        [tid(5), "S&M", "Loud!", "Rihanna", "2010-11-12", "1000", "1", "Def Jam"],
+        [tid(6), "Only Girl", "Loud!", "Rihanna", "2010-11-12", "1000", "1", "Def Jam"],
+    ])
+    library = read_exportify(path, fetched_at=FETCHED_AT)
+    assert_contract(library)
+    albums = {r["album_id"]: r for r in library.albums.iter_rows(named=True)}
+    shown = {
+        track_id: (albums[album_id]["name"], albums[album_id]["release_date"], albums[album_id]["label"])
+        for track_id, album_id in library.tracks.select("track_id", "album_id").iter_rows()
+    }
+    assert shown == {
+        tid(1): ("Greatest Hits", "1981-10-26", "EMI"),
+        tid(2): ("Greatest Hits", "2011", "Hollywood"),
+        tid(3): ("Greatest Hits", "1981-10-26", "EMI"),
+        tid(4): ("LOUD!", "2010-11-12", "Def Jam"),
+        tid(5): ("Loud!", "2010-11-12", "Def Jam"),
+        tid(6): ("Loud!", "2010-11-12", "Def Jam"),
+    }
+    assert library.albums.height == 4
+    assert albums[library.tracks["album_id"][1]]["release_date_precision"] == "year"
+
+
+def test_album_ids_in_the_file_decide_the_albums_and_each_keeps_its_rows_spelling(tmp_path):
+    def row(n: int, album: int, name: str, label: str) -> list[str]:
+        cells = watsonbox_2024_row(n, [(aid(1), "Rihanna")])
+        cells[4], cells[5], cells[-2] = f"spotify:album:{aid(album)}", name, label
+        return cells
+
+    # The first row of album 50 has no label: the album takes the one its other row gives.
+    rows = [row(1, 50, "LOUD!", ""), row(2, 51, "Loud!", "SRP"), row(3, 50, "LOUD!", "Def Jam")]
+    library = read_exportify(write_csv(tmp_path / "ids.csv", WATSONBOX_2024_HEADER, rows), fetched_at=FETCHED_AT)
+    assert_contract(library)
+    albums = {r["album_id"]: (r["name"], r["label"]) for r in library.albums.iter_rows(named=True)}
+    assert albums == {aid(50): ("LOUD!", "Def Jam"), aid(51): ("Loud!", "SRP")}
+
+
+def test_account_export_albums_spelled_differently_are_not_renamed(tmp_path):
+    items = [track_item(1, "Only Girl", "Rihanna", "LOUD!"), track_item(2, "S&M", "Rihanna", "Loud!")]
+    folder = account_folder(tmp_path, {"Playlist1.json": {"playlists": [playlist_2024("Femme", items)]}})
+    library = read_account_export(folder, fetched_at=FETCHED_AT)
+    names = dict(zip(library.albums["album_id"], library.albums["name"], strict=True))
+    assert [names[a] for a in library.tracks["album_id"]] == ["LOUD!", "Loud!"]

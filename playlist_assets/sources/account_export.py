@@ -59,6 +59,11 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
+def spelling_key(name: str) -> str:
+    """How spellings compare: Unicode-normalized and whitespace collapsed, case kept."""
+    return " ".join(unicodedata.normalize("NFC", name).split())
+
+
 def short_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
@@ -68,9 +73,18 @@ def derived_artist_id(name: str) -> str:
     return "export-artist-" + short_hash(name_key(name))
 
 
-def derived_album_id(artist_name: str | None, album_name: str) -> str:
-    """A stable album key from the (first) artist and the album name; many albums share a title."""
-    return "export-album-" + short_hash(name_key(artist_name or ""), name_key(album_name))
+def derived_album_id(
+    artist_name: str | None, album_name: str, release_date: str | None = None, label: str | None = None
+) -> str:
+    """A stable album key from the (first) artist and the album name; many albums share a title.
+
+    The album name keeps its case: "LOUD!" and "Loud!" are spelled differently because they are
+    different releases, and each keeps the spelling its rows give. A release date or label, when
+    the source gives them, tells a remaster or a compilation from the original of the same name.
+    """
+    release = [f"{tag}={value}" for tag, value in (("date", release_date), ("label", label and name_key(label)))
+               if value]
+    return "export-album-" + short_hash(name_key(artist_name or ""), spelling_key(album_name), *release)
 
 
 def local_file_title(uri: str | None) -> str | None:

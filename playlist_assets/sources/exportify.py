@@ -5,8 +5,10 @@ of the SHA-256 of the normalized stem (case-folded, whitespace collapsed), so re
 the id, and its snapshot_id is the first 16 hex digits of the SHA-256 of the file's bytes, so an
 edited file is a new snapshot. Every data row is an entry: `undefined` or empty URIs are removed
 entries, `spotify:local:` URIs local files. A layout without artist ids (pavelkomarov 2024+) gets
-artist ids derived from names, one without album URIs album ids derived from the album and first
-artist names (`account_export.derived_artist_id` / `derived_album_id`), so names are kept. Audio
+artist ids derived from names, one without album URIs album ids derived from the album name as
+spelled, the first artist and the release date and label the row gives, so a remaster or a
+compilation of the same name stays its own album (`account_export.derived_artist_id` /
+`derived_album_id`) and names are kept. Audio
 feature columns become raw.audio_features rows with provider "exportify:<file name>"; genres
 follow `exportify_layouts.split_genres`. Exportify has no listening data, so no Score.
 """
@@ -176,8 +178,10 @@ def _catalog(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """raw.tracks, track_artists, albums and artists from the first row of every track."""
     artist_columns, first_artist_names = _artists(rows)
     album_ids = [
-        spotify_id(ref, "album") or (derived_album_id(artist, album) if album else None)
-        for ref, album, artist in zip(rows["album_ref"], rows["album_name"], first_artist_names, strict=True)
+        spotify_id(ref, "album") or (derived_album_id(artist, album, date, label) if album else None)
+        for ref, album, artist, date, label in zip(
+            rows["album_ref"], rows["album_name"], first_artist_names, rows["release_date"], rows["label"], strict=True
+        )
     ]
     tracks = pl.DataFrame({
         "track_id": rows["track_id"],
@@ -189,15 +193,22 @@ def _catalog(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
         "isrc": rows["isrc"],
         "uri": "spotify:track:" + rows["track_id"],
     })
-    albums = pl.DataFrame({
-        "album_id": pl.Series(album_ids, dtype=pl.String),
-        "name": rows["album_name"],
-        "release_date": rows["release_date"],
-        "release_date_precision": pl.Series([layouts.release_precision(d) for d in rows["release_date"]],
-                                            dtype=pl.String),
-        "label": rows["label"],
-        "image_url": rows["image_url"],
-    }).filter(pl.col("album_id").is_not_null()).unique(subset="album_id", keep="first", maintain_order=True)
+    # Rows of one album id describe one release: each column takes the first value a row gives,
+    # so a row without a label does not blank the label another row of that album has.
+    albums = (
+        pl.DataFrame({
+            "album_id": pl.Series(album_ids, dtype=pl.String),
+            "name": rows["album_name"],
+            "release_date": rows["release_date"],
+            "label": rows["label"],
+            "image_url": rows["image_url"],
+        })
+        .filter(pl.col("album_id").is_not_null())
+        .group_by("album_id", maintain_order=True)
+        .agg(pl.all().drop_nulls().first())
+    )
+    albums = albums.with_columns(release_date_precision=pl.Series(
+        [layouts.release_precision(d) for d in albums["release_date"]], dtype=pl.String))
     return {"tracks": tracks, "albums": albums, **artist_columns}
 
 
