@@ -102,6 +102,11 @@ RAW_PLAYLIST_TRACKS = Table(
         Column("track_id", S, "Spotify track ID (raw.tracks) for kind = track; null otherwise."),
         Column("item_uri", S, "The entry's URI as the source gave it (spotify:track:..., spotify:local:...)."),
         Column("item_name", S, "The entry's name, kept for entries that are not tracks."),
+        Column(
+            "item_artists", S,
+            "Who an entry that is not a track is by, when the source says: an episode's show, a local "
+            "file's artist (a track's artists are in raw.track_artists).",
+        ),
         Column("is_duplicate", B, "True from the second occurrence of the same track in this playlist."),
         Column("is_playable", B, "False when the source marks the track unavailable; null when unknown."),
         Column("added_at", UTC_TIME, "When the entry was added (UTC), when the source says."),

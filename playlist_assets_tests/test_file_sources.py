@@ -524,3 +524,42 @@ def test_account_export_albums_spelled_differently_are_not_renamed(tmp_path):
     library = read_account_export(folder, fetched_at=FETCHED_AT)
     names = dict(zip(library.albums["album_id"], library.albums["name"], strict=True))
     assert [names[a] for a in library.tracks["album_id"]] == ["LOUD!", "Loud!"]
+
+
+@needs_samples
+def test_podcast_episodes_keep_their_show_as_who_they_are_by(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(ACCOUNT_2025, folder / "Playlist1.json")
+    library = read_account_export(folder, fetched_at=FETCHED_AT)
+    document = json.loads(ACCOUNT_2025.read_text(encoding="utf-8"))
+    shows = [i["episode"]["showName"] for p in document["playlists"] for i in p["items"] if i.get("episode")]
+    episodes = library.playlist_tracks.filter(pl.col("item_kind") == "episode")
+    assert shows and episodes["item_artists"].to_list() == shows
+    assert episodes["item_name"].null_count() == 0 and episodes["item_name"].to_list() != shows
+    # A track's artists are in raw.track_artists, not repeated on its entry.
+    assert library.playlist_tracks.filter(pl.col("item_kind") == "track")["item_artists"].is_null().all()
+
+
+def test_non_track_entries_say_who_they_are_by_in_both_file_sources(tmp_path):
+    episode = {"showName": "The Show", "episodeName": "Pod 1", "episodeUri": "spotify:episode:E00000000000000000001"}
+    items = [
+        {"track": None, "episode": episode, "localTrack": None, "addedDate": "2024-05-01"},
+        {"track": None, "episode": None, "localTrack": {"uri": "spotify:local:My+Band:Home:My+Song:200"},
+         "addedDate": "2024-05-01"},
+        track_item(1, "One"),
+    ]
+    folder = account_folder(tmp_path / "account", {"Playlist1.json": {"playlists": [playlist_2024("Mix", items)]}})
+    entries = read_account_export(folder, fetched_at=FETCHED_AT).playlist_tracks
+    assert entries.select("item_name", "item_artists").rows() == [
+        ("Pod 1", "The Show"), ("My Song", "My Band"), ("One", None)]
+
+    header = ["Track URI", "Track Name", "Artist URI(s)", "Artist Name(s)"]
+    rows = [
+        ["spotify:episode:E00000000000000000001", "Ep. 1", "", "Some Show"],
+        ["spotify:local:My+Band:Demo+Tape:Garage+Song:215", "", "", ""],
+        [f"spotify:track:{tid(1)}", "Real", f"spotify:artist:{aid(1)}", "Ann"],
+    ]
+    entries = read_exportify(write_csv(tmp_path / "mixed.csv", header, rows), fetched_at=FETCHED_AT).playlist_tracks
+    assert entries.select("item_name", "item_artists").rows() == [
+        ("Ep. 1", "Some Show"), ("Garage Song", "My Band"), ("Real", None)]

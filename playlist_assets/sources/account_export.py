@@ -87,11 +87,19 @@ def derived_album_id(
     return "export-album-" + short_hash(name_key(artist_name or ""), spelling_key(album_name), *release)
 
 
-def local_file_title(uri: str | None) -> str | None:
-    """The title in `spotify:local:<artist>:<album>:<title>:<seconds>` (URL-encoded by Spotify)."""
+def _local_file_part(uri: str | None, index: int) -> str | None:
+    """A part of `spotify:local:<artist>:<album>:<title>:<seconds>` (URL-encoded by Spotify)."""
     parts = (uri or "").split(":")
-    title = unquote_plus(parts[4]).strip() if len(parts) >= 6 else ""
-    return title or None
+    text = unquote_plus(parts[index]).strip() if len(parts) >= 6 else ""
+    return text or None
+
+
+def local_file_title(uri: str | None) -> str | None:
+    return _local_file_part(uri, 4)
+
+
+def local_file_artist(uri: str | None) -> str | None:
+    return _local_file_part(uri, 2)
 
 
 def parse_utc(text: str | None) -> datetime | None:
@@ -283,7 +291,8 @@ def _read_playlists(
     playlists: dict[str, list] = {k: [] for k in (
         "playlist_id", "name", "description", "is_collaborative", "snapshot_id", "n_entries")}
     entries: dict[str, list] = {k: [] for k in (
-        "playlist_id", "position", "item_kind", "track_id", "item_uri", "item_name", "is_duplicate", "added_at")}
+        "playlist_id", "position", "item_kind", "track_id", "item_uri", "item_name", "item_artists", "is_duplicate",
+        "added_at")}
     occurrences: dict[str, int] = {}
     expected = "an object with a 'playlists' list of objects with a 'name' and an 'items' list"
     for file_name in names:
@@ -311,8 +320,8 @@ def _read_playlists(
             playlists["n_entries"].append(len(items))
             seen: set[str] = set()
             for position, item in enumerate(items):
-                kind, track_id, uri, item_name = _entry(item, catalog)
-                values = (playlist_id, position, kind, track_id, uri, item_name, track_id in seen,
+                kind, track_id, uri, item_name, item_artists = _entry(item, catalog)
+                values = (playlist_id, position, kind, track_id, uri, item_name, item_artists, track_id in seen,
                           parse_utc(item.get("addedDate")))
                 for column, value in zip(entries.values(), values, strict=True):
                     column.append(value)
@@ -321,11 +330,27 @@ def _read_playlists(
     return playlists, entries
 
 
-def _entry(item: dict, catalog: _Catalog) -> tuple[str, str | None, str | None, str | None]:
-    """(item_kind, track_id, item_uri, item_name) of one playlist item."""
+# Keys naming who an episode, audiobook or local file is by (its show, authors, artist), not itself.
+_CREDIT_KEYS = ("showname", "artistname", "authorname", "authornames", "authors", "publisher")
+
+
+def _credit(content: dict) -> str | None:
+    """Who a non-track entry is by: the first credit key's text (a list of names joined with ", ")."""
+    for key, value in content.items():
+        if not key.lower().endswith(_CREDIT_KEYS):
+            continue
+        names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        text = ", ".join(n.strip() for n in names if isinstance(n, str) and n.strip())
+        if text:
+            return text
+    return None
+
+
+def _entry(item: dict, catalog: _Catalog) -> tuple[str, str | None, str | None, str | None, str | None]:
+    """(item_kind, track_id, item_uri, item_name, item_artists) of one playlist item."""
     content_key = next((k for k in _ENTRY_KEYS if isinstance(item.get(k), dict)), None)
     if content_key is None:
-        return "removed", None, None, None
+        return "removed", None, None, None, None
     content = item[content_key]
     uri = next((v for k, v in content.items() if k.lower().endswith("uri") and isinstance(v, str)), None)
     if content_key == "track":
@@ -333,14 +358,17 @@ def _entry(item: dict, catalog: _Catalog) -> tuple[str, str | None, str | None, 
         track_id = spotify_id(uri, "track")
         if track_id is None:
             # A track without a usable URI cannot be joined to anything, as Spotify's removed ones.
-            return "removed", None, uri, name
+            return "removed", None, uri, name, _credit(content)
         catalog.add(track_id, name, content.get("artistName"), content.get("albumName"))
-        return "track", track_id, uri, name
+        return "track", track_id, uri, name, None
     if content_key == "localTrack":
-        return "local", None, uri, content.get("trackName") or local_file_title(uri)
+        return ("local", None, uri, content.get("trackName") or local_file_title(uri),
+                _credit(content) or local_file_artist(uri))
     # Audiobook chapters are spoken word like podcast episodes and are kept out of clusters alike.
-    name = next((v for k, v in content.items() if k.lower().endswith(("name", "title")) and isinstance(v, str)), None)
-    return "episode", None, uri, name
+    # Their own name, not their show's: "showName" ends with "name" too, and may come first.
+    name = next((v for k, v in content.items() if k.lower().endswith(("name", "title")) and isinstance(v, str)
+                 and not k.lower().endswith(_CREDIT_KEYS)), None)
+    return "episode", None, uri, name.strip() if name else name, _credit(content)
 
 
 def _read_liked(files: dict[str, bytes], catalog: _Catalog) -> dict[str, list]:

@@ -25,7 +25,8 @@ import polars as pl
 from playlist_assets import tables
 from playlist_assets.sources import exportify_layouts as layouts
 from playlist_assets.sources.account_export import (
-    derived_album_id, derived_artist_id, local_file_title, name_key, parse_utc, short_hash, spotify_id,
+    derived_album_id, derived_artist_id, local_file_artist, local_file_title, name_key, parse_utc, short_hash,
+    spotify_id,
 )
 from playlist_assets.sources.errors import SourceError
 from playlist_assets.sources.library import RawLibrary
@@ -152,6 +153,11 @@ def _entries(playlist: _PlaylistFile) -> pl.DataFrame:
         if track_id:
             seen.add(track_id)
     added_by = [(a or "").removeprefix("spotify:user:") or None for a in rows["added_by"]]
+    # A track's artists go to raw.track_artists; other entries keep who they are by here.
+    item_artists = [
+        None if kind == "track" else layouts.credit_text(cell) or (local_file_artist(uri) if kind == "local" else None)
+        for (kind, _, uri, _), cell in zip(classified, rows["artist_names"], strict=True)
+    ]
     columns = {
         "playlist_id": [playlist.playlist_id] * rows.height,
         "position": list(range(rows.height)),
@@ -159,6 +165,7 @@ def _entries(playlist: _PlaylistFile) -> pl.DataFrame:
         "track_id": [c[1] for c in classified],
         "item_uri": [c[2] for c in classified],
         "item_name": [c[3] for c in classified],
+        "item_artists": item_artists,
         "is_duplicate": duplicates,
         "is_playable": [layouts.boolean(v) for v in rows["is_playable"]],
         "added_at": [parse_utc(v) for v in rows["added_at"]],

@@ -167,6 +167,13 @@ def _genre_list(text: str) -> list[str]:
     return list(dict.fromkeys(g.strip() for g in text.split(",") if g.strip()))
 
 
+def credit_text(cell: str | None) -> str | None:
+    """An artist cell shown as it is (escapes removed), for entries whose credits are not split
+    into artists: an episode's show, a local file's artist; None when empty or `undefined`."""
+    text = _unescape(cell or "")
+    return text if text and text.casefold() != "undefined" else None
+
+
 def _unescape(name: str) -> str:
     return name.replace("\\,", ",").strip()
 
