@@ -9,6 +9,15 @@ import time
 
 from playlist_assets.settings import SETTINGS_DOC, Settings
 
+# Some input files were refused and left out; the rest was imported and reported.
+EXIT_REFUSED_FILES = 3
+MATERIALIZE_EXIT_STATUS = (
+    "Exit status: 0 when everything was imported; 1 when the command failed (one sentence says what "
+    "and where); 2 for an option or setting that cannot be used; "
+    f"{EXIT_REFUSED_FILES} when some input files were refused: the others were imported and reported, "
+    "and each refused file is named with its reason in the output and in reports/README.md."
+)
+
 
 def _add_setting_options(parser: argparse.ArgumentParser) -> None:
     for name, var, default, meaning in SETTINGS_DOC:
@@ -28,7 +37,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="playlist-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("materialize", help="Build the whole graph for every playlist.")
+    run = commands.add_parser(
+        "materialize", help="Build the whole graph for every playlist.", epilog=MATERIALIZE_EXIT_STATUS
+    )
     _add_setting_options(run)
     run.add_argument("-v", "--verbose", action="store_true", help="Show Dagster's own log lines.")
     run.add_argument(
@@ -110,6 +121,14 @@ def _materialize(args: argparse.Namespace, settings: Settings) -> int:
         from pathlib import Path
 
         Path(args.summary_json).write_text(json.dumps(summary.as_json(seconds), indent=2))
+    if summary.refused:
+        # A script that only checks the status must notice the files that were left out.
+        print(
+            f"playlist-assets: {len(summary.refused)} input file(s) were refused and left out (named above and "
+            f"in {settings.reports / 'README.md'}); exit status {EXIT_REFUSED_FILES}.",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED_FILES
     return 0
 
 

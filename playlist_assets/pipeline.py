@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from playlist_assets import owned_runs, parallel, quality, queries
+from playlist_assets import owned_runs, parallel, quality, queries, tables
 from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
 from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
@@ -25,7 +25,7 @@ from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.assets.resources import WORKER_MODULES
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.settings import Settings
-from playlist_assets.warehouse import connect, scalar
+from playlist_assets.warehouse import connect, existing_columns, scalar
 
 # The terminal shows our own lines and, for a failure, one sentence (PipelineError); Dagster's
 # log lines and tracebacks stay in the run's event log (the UI shows them) or show with -v.
@@ -57,6 +57,8 @@ class Summary:
     rebuilt: int = 0
     run_ids: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # (file, reason) of each input file the landing left out (raw.refused_files).
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
     def as_json(self, seconds: float) -> dict:
         return {
@@ -66,15 +68,24 @@ class Summary:
             "clustered": self.clustered,
             "runs": len(self.run_ids),
             "stage_seconds": {k: round(v, 3) for k, v in self.stage_seconds.items()},
+            "refused_files": [{"file": f, "reason": r} for f, r in self.refused],
         }
 
     def render(self, seconds: float) -> str:
         s = self.settings
+        refused = []
+        if self.refused:
+            refused.append(
+                f"  Refused:   {len(self.refused)} input file(s) left out, the others imported; "
+                "fix or remove them and run again:"
+            )
+            refused += [f"    - {reason}" for _, reason in self.refused]
         return "\n".join(
             [
                 "",
                 f"Done in {seconds:.1f} s: {self.playlists} playlists ({self.rebuilt} rebuilt), "
                 f"{self.clustered} with clusters.",
+                *refused,
                 f"  Reports:   {s.reports / 'README.md'} (one overview.md and clusters_scatter.png per playlist)",
                 f"  Warehouse: {s.warehouse}",
                 f"  Runs:      {', '.join(self.run_ids)} in {s.dagster_home}",
@@ -159,6 +170,7 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
 
     summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
+        summary.refused = _refused_files(conn)
         current = set(queries.playlist_ids(conn))
         wanted = current
         if changed_only:
@@ -182,3 +194,11 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary
+
+
+def _refused_files(conn) -> list[tuple[str, str]]:
+    """The input files the landing just left out, with their reasons (none for most sources)."""
+    table = tables.RAW_REFUSED_FILES
+    if existing_columns(conn, table) is None:
+        return []
+    return conn.execute(f"SELECT file, reason FROM {table.qualified_name} ORDER BY file").fetchall()

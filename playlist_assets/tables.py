@@ -200,6 +200,21 @@ RAW_LISTENING = Table(
     ("track_id",),
 )
 
+RAW_REFUSED_FILES = Table(
+    "raw", "refused_files",
+    "Input files the last landing left out, each with why; the rest of the library landed without them.",
+    (
+        Column("file", S, "The refused file's name (in the folder the source reads).", False),
+        Column(
+            "reason", S,
+            "One sentence: what in the file was refused (which column, which value, what was expected) "
+            "and how to fix it.",
+        ),
+        Column("fetched_at", UTC_TIME, "When the landing that left it out read the source (UTC)."),
+    ),
+    ("file",),
+)
+
 RAW_TABLES: tuple[Table, ...] = (
     RAW_PLAYLISTS,
     RAW_PLAYLIST_TRACKS,
@@ -210,6 +225,7 @@ RAW_TABLES: tuple[Table, ...] = (
     RAW_AUDIO_FEATURES,
     RAW_LIKED_TRACKS,
     RAW_LISTENING,
+    RAW_REFUSED_FILES,
 )
 
 # Bumped whenever the meaning of a feature column changes; recorded with every report.

@@ -216,10 +216,15 @@ def test_broken_files_raise_a_source_error_naming_the_file(tmp_path):
         read_exportify(latin1, fetched_at=FETCHED_AT)
     with pytest.raises(SourceError, match=r"^empty\.csv is empty"):
         read_exportify(empty, fetched_at=FETCHED_AT)
-    # A folder with one broken file yields nothing at all, not the other playlists.
-    shutil.copy(WATSONBOX_2020, tmp_path / "good.csv")
-    with pytest.raises(SourceError):
+    # A folder of nothing but broken files has nothing to land: one error naming each file.
+    with pytest.raises(SourceError, match=r"^No file in \S+ could be imported") as raised:
         read_exportify(tmp_path, fetched_at=FETCHED_AT)
+    assert "empty.csv is empty" in str(raised.value) and "latin.csv is not UTF-8 text" in str(raised.value)
+    # With a good file beside them, the good one is read and the broken ones are listed.
+    shutil.copy(WATSONBOX_2020, tmp_path / "good.csv")
+    library = read_exportify(tmp_path, fetched_at=FETCHED_AT)
+    assert library.playlists["name"].to_list() == ["good"]
+    assert library.refused_files["file"].to_list() == ["empty.csv", "latin.csv"]
     (tmp_path / "nothing").mkdir()
     with pytest.raises(SourceError, match=r"^nothing contains no \.csv files"):
         read_exportify(tmp_path / "nothing", fetched_at=FETCHED_AT)

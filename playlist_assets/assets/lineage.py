@@ -13,10 +13,11 @@ from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYL
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.reporting.markdown import render_index
-from playlist_assets.reporting.model import IndexEntry
+from playlist_assets.reporting.model import IndexEntry, RefusedFile
 from playlist_assets.reporting.paths import report_path, scatter_path
 
 LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
+REFUSED = tables.RAW_REFUSED_FILES
 # Older than any write under way: a plot or report is written in well under a second.
 STALE_TEMPORARY_S = 600
 
@@ -127,7 +128,7 @@ def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
 
 @dg.asset(
     key=["reports", "index"],
-    deps=[LINEAGE.qualified_name.split(".")],
+    deps=[LINEAGE.qualified_name.split("."), REFUSED.qualified_name.split(".")],
     group_name="reports",
     kinds={"markdown"},
     code_version=INDEX_CODE_VERSION,
@@ -157,6 +158,12 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
                ORDER BY lower(p.name), p.playlist_id""",
         ) if warehouse.existing_columns(conn, LINEAGE) else pl.DataFrame()
         slugs = slugs_of_library(conn)
+        refused = [
+            RefusedFile(file, reason)
+            for file, reason in conn.execute(
+                f"SELECT file, reason FROM {REFUSED.qualified_name} ORDER BY file"
+            ).fetchall()
+        ] if warehouse.existing_columns(conn, REFUSED) else []
     entries = [
         IndexEntry(
             name=r["name"] or "",
@@ -170,7 +177,7 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
         )
         for r in rows.iter_rows(named=True)
     ]
-    text = render_index(entries)
+    text = render_index(entries, refused)
     path = root / "README.md"
     files.write_atomic(path, text.encode("utf-8"))
     return dg.MaterializeResult(
@@ -180,6 +187,7 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
             "with_clusters": sum(1 for e in entries if e.reason is None),
             "index": dg.MetadataValue.md(text),
             "removed_playlists": len(removed),
+            "refused_files": dg.MetadataValue.json({r.file: r.reason for r in refused}),
         }
     )
 

@@ -14,6 +14,7 @@ from playlist_assets.reporting.model import (
     IndexEntry,
     NotClustered,
     PlaylistReport,
+    RefusedFile,
     TrackRow,
 )
 from playlist_assets.reporting.paths import report_link_from_index, scatter_link_from_report
@@ -38,6 +39,10 @@ NOT_CLUSTERED_ALIGN = "|:---|:---|:---|---:|:---|"
 INDEX_TITLE = "# Playlist reports"
 INDEX_HEADER = "| Playlist | Tracks | Clustered | Clusters | Status |"
 INDEX_ALIGN = "|:---|---:|---:|---:|:---|"
+REFUSED_TITLE = "## Files not imported"
+REFUSED_HEADER = "| File | Why it was left out |"
+REFUSED_ALIGN = "|:---|:---|"
+REFUSED_INTRO = "The playlists above come from the other files; fix or remove these and run again."
 
 SPOTIFY_TRACK_URL = "https://open.spotify.com/track/{id}"
 SPOTIFY_ARTIST_URL = "https://open.spotify.com/artist/{id}"
@@ -157,12 +162,17 @@ def _status(entry: IndexEntry) -> str:
     return "clustered" if entry.k else "not clustered"
 
 
-def render_index(entries: Sequence[IndexEntry]) -> str:
-    """reports/README.md: every playlist, linked where its report exists, else with the reason."""
+def render_index(entries: Sequence[IndexEntry], refused: Sequence[RefusedFile] = ()) -> str:
+    """reports/README.md: every playlist, linked where its report exists, else with the reason;
+    then the input files the landing left out, each with why."""
     ordered = sorted(entries, key=lambda e: (e.name.casefold(), e.name, e.slug, e.playlist_id))
     reported = sum(1 for e in ordered if e.has_report)
     lines = [INDEX_TITLE, ""]
-    lines += [f"{len(ordered)} playlists, {reported} with a report.", ""]
+    counts_line = f"{len(ordered)} playlists, {reported} with a report."
+    if refused:
+        files = "1 input file was" if len(refused) == 1 else f"{len(refused)} input files were"
+        counts_line += f" {files} not imported (listed below)."
+    lines += [counts_line, ""]
     if ordered:
         lines += [INDEX_HEADER, INDEX_ALIGN]
     for entry in ordered:
@@ -172,4 +182,11 @@ def render_index(entries: Sequence[IndexEntry]) -> str:
         k = str(int(entry.k)) if entry.k else ""
         counts = [str(int(entry.n_tracks)), str(int(entry.n_clustered)), k]
         lines.append(table_row([name, *counts, _status(entry)]))
+    if refused:
+        if ordered:
+            lines.append("")
+        lines += [REFUSED_TITLE, "", REFUSED_INTRO, ""]
+        lines += [REFUSED_HEADER, REFUSED_ALIGN]
+        for item in sorted(refused, key=lambda r: (r.file, r.reason)):
+            lines.append(table_row([escape.inline(item.file), escape.inline(item.reason)]))
     return _finish(lines)

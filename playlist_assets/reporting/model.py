@@ -79,6 +79,14 @@ class ScatterInput:
 
 
 @dataclass(frozen=True)
+class RefusedFile:
+    """An input file the landing left out, listed under the index's playlists."""
+
+    file: str
+    reason: str  # one sentence naming the file, what was wrong and the fix
+
+
+@dataclass(frozen=True)
 class IndexEntry:
     """One playlist's line in reports/README.md, whether or not it got a report."""
 

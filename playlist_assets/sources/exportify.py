@@ -11,6 +11,10 @@ compilation of the same name stays its own album (`account_export.derived_artist
 `derived_album_id`) and names are kept. Audio
 feature columns become raw.audio_features rows with provider "exportify:<file name>"; genres
 follow `exportify_layouts.split_genres`. Exportify has no listening data, so no Score.
+
+Each file is checked while it is read (an Exportify layout, text, feature values in their
+documented ranges); in a folder, a file that fails is left out and listed in raw.refused_files
+with one sentence saying why, and the other files land.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from playlist_assets import tables
+from playlist_assets.quality import AUDIO_FEATURE_RANGES
 from playlist_assets.sources import exportify_layouts as layouts
 from playlist_assets.sources.account_export import (
     derived_album_id, derived_artist_id, local_file_artist, local_file_title, name_key, parse_utc, short_hash,
@@ -45,17 +50,37 @@ class _PlaylistFile:
 
 
 def read_exportify(path: Path, *, fetched_at: datetime) -> RawLibrary:
-    """Read a folder of Exportify CSV files, or one file, into the raw tables; all or nothing."""
-    files = _csv_files(Path(path))
+    """Read a folder of Exportify CSV files, or one file, into the raw tables.
+
+    In a folder, a file that cannot be read as an Exportify export (another tool's CSV, binary
+    data, audio features on another scale) is left out and listed in `refused_files` with its
+    reason, so one bad file never costs the others. A single file that is refused, or a folder
+    whose every file is, raises SourceError: there is nothing to land, and the warehouse keeps
+    the library it has.
+    """
+    path = Path(path)
+    files = _csv_files(path)
     occurrences: dict[str, int] = {}
-    playlists = []
+    playlists: list[_PlaylistFile] = []
+    refused: list[tuple[str, str]] = []
     for file in files:
         key = name_key(file.stem)
         occurrence = occurrences.get(key, 0)
         occurrences[key] = occurrence + 1
         # Only a second file whose stem normalizes the same needs the occurrence to stay unique.
+        # A refused file counts too, so fixing it later changes no other playlist's id.
         playlist_id = "exportify-" + (short_hash(key) if occurrence == 0 else short_hash(key, str(occurrence)))
-        playlists.append(_read_file(file, playlist_id))
+        try:
+            playlists.append(_read_file(file, playlist_id))
+        except SourceError as error:
+            if path.is_file():
+                raise
+            refused.append((file.name, str(error)))
+    if not playlists:
+        raise SourceError(
+            f"No file in {path.name} could be imported, so the library was left as it was: "
+            + " ".join(reason for _, reason in refused)
+        )
     entries = pl.concat([_entries(p) for p in playlists], how="vertical")
     # Entries and rows share their order, so each row learns its entry's track id by position.
     track_rows = pl.concat(
@@ -70,6 +95,10 @@ def read_exportify(path: Path, *, fetched_at: datetime) -> RawLibrary:
         }).with_columns(pl.lit(SOURCE).alias("source"), pl.lit(fetched_at).alias("fetched_at")),
         playlist_tracks=entries,
         audio_features=_audio_features(track_rows),
+        refused_files=pl.DataFrame(
+            {"file": [f for f, _ in refused], "reason": [r for _, r in refused]},
+            schema={"file": pl.String, "reason": pl.String},
+        ).with_columns(pl.lit(fetched_at).alias("fetched_at")),
         **_catalog(track_rows.unique(subset="track_id", keep="first", maintain_order=True)),
     )
 
@@ -88,7 +117,25 @@ def _csv_files(path: Path) -> list[Path]:
 
 
 def _read_file(file: Path, playlist_id: str) -> _PlaylistFile:
-    data = file.read_bytes()
+    """One file's playlist; SourceError (one sentence naming the file) when it is no Exportify export."""
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise SourceError(
+            f"{file.name} cannot be read ({error.strerror or error}): check its permissions, or export it again."
+        ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceError(
+            f"{file.name} is UTF-16 text, not UTF-8: save it from your spreadsheet as 'CSV UTF-8', "
+            "or export it again from Exportify."
+        )
+    nul = data.find(b"\0")
+    if nul >= 0:
+        # Text has no NUL bytes: this is some other kind of file that happens to end in .csv.
+        raise SourceError(
+            f"{file.name} holds binary data (a NUL byte at offset {nul}), not CSV text: "
+            "remove it from the folder, or export the playlist again from Exportify."
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -124,7 +171,39 @@ def _read_file(file: Path, playlist_id: str) -> _PlaylistFile:
         # An empty genre cell means "no genres" only in a file that has the column at all.
         pl.lit("genres" in fields).alias("has_genre_column")
     )
+    problem = _feature_problem(file.name, rows, fields)
+    if problem:
+        raise SourceError(problem)
     return _PlaylistFile(playlist_id, file.stem, file.name, hashlib.sha256(data).hexdigest()[:16], rows)
+
+
+def _feature_problem(file_name: str, rows: pl.DataFrame, fields: dict[str, str]) -> str | None:
+    """Why the file's audio features may not land, naming the column, a value and the range; else None.
+
+    Checked while reading, so the file is left out and the others land: a value out of range
+    (often a 0-100 scale for 0-1) in raw.audio_features would refuse the whole library.
+    """
+    is_track = pl.Series([_classify(r, n)[0] == "track" for r, n in zip(rows["track_ref"], rows["track_name"],
+                                                                        strict=True)], dtype=pl.Boolean)
+    for field_name in layouts.FEATURE_FIELDS:
+        if field_name not in fields:
+            continue
+        low, high = AUDIO_FEATURE_RANGES[field_name]
+        texts = pl.Series([layouts.number_text(v, field_name) for v in rows[field_name]], dtype=pl.String)
+        values = texts.cast(pl.Float64, strict=False)
+        # A missing feature is allowed; text that is no number, NaN or a value outside is not.
+        wrong = is_track & texts.is_not_null() & (values.is_null() | ~values.is_between(low, high)).fill_null(True)
+        if not wrong.any():
+            continue
+        first = wrong.arg_true()[0]
+        header = " ".join(fields[field_name].replace("\ufeff", "").split())
+        scale = " (a column on a 0-100 scale must be divided by 100)" if high == 1 else ""
+        return (
+            f"{file_name} has {wrong.sum()} of {int(is_track.sum())} '{header}' values that are not numbers from "
+            f"{low:g} to {high:g}, e.g. '{rows[field_name][first]}' for {rows['track_ref'][first]}, so it was not "
+            f"imported: export the playlist again from Exportify, or correct that column{scale}."
+        )
+    return None
 
 
 def _classify(ref: str | None, name: str | None) -> tuple[str, str | None, str | None, str | None]:

@@ -187,9 +187,10 @@ _FALSE = {"false", "0", "no", "falsch", "nein", "faux", "non", "falso", "onwaar"
 
 def number_text(cell: str | None, field_name: str) -> str | None:
     """A numeric cell as text polars can cast: decimal commas, key names and major/minor handled."""
-    if cell is None:
+    text = (cell or "").strip()
+    # Exportify writes `undefined` where Spotify had no value: missing, like an empty cell.
+    if not text or text.casefold() == "undefined":
         return None
-    text = cell.strip()
     if field_name == "key" and text.casefold() in _PITCH_CLASS:
         return str(_PITCH_CLASS[text.casefold()])
     if field_name == "mode" and text.casefold() in _MODE:

@@ -22,6 +22,9 @@ class RawLibrary:
     audio_features: pl.DataFrame
     liked_tracks: pl.DataFrame
     listening: pl.DataFrame
+    # Input files the source left out, each with its reason (raw.refused_files); the frames
+    # above hold the files it read.
+    refused_files: pl.DataFrame
 
     @classmethod
     def from_frames(cls, **frames: pl.DataFrame) -> RawLibrary:
