@@ -197,7 +197,7 @@ def not_clustered(
 
     `features` (track_id, has_audio_features) says which tracks had audio features: a playlist
     of enough tracks that was not clustered blames features only on the tracks that lack them.
-    Returns playlist_id, position, item_kind, track_id, item_name, reason; one row per entry
+    Returns playlist_id, position, item_kind, track_id, item_name, item_artists, reason; one row per entry
     (duplicates included), so entries + memberships account for the whole playlist.
     """
     placed = memberships.select("playlist_id", "track_id", pl.lit(True).alias("_placed"))
@@ -220,12 +220,14 @@ def not_clustered(
         # Every track of a clustered playlist's feature set is placed: one left out had no features.
         .otherwise(pl.lit(REASON_NO_FEATURES))
     )
+    if "item_artists" not in entries.columns:  # entries made before sources said who an item is by
+        entries = entries.with_columns(pl.lit(None, pl.String).alias("item_artists"))
     return (
         entries.join(placed, on=["playlist_id", "track_id"], how="left", nulls_equal=False)
         .join(status, on="playlist_id", how="left")
         .join(with_audio, on="track_id", how="left", nulls_equal=False)
         .filter(pl.col("_placed").is_null())
         .with_columns(reason.alias("reason"))
-        .select("playlist_id", "position", "item_kind", "track_id", "item_name", "reason")
+        .select("playlist_id", "position", "item_kind", "track_id", "item_name", "item_artists", "reason")
         .sort("playlist_id", "position")
     )

@@ -62,7 +62,8 @@ def _grouped_leftovers(unclustered: pl.DataFrame, details: pl.DataFrame) -> pl.D
         unclustered.join(details.select("track_id", "name", "artist_names", "liked"), on="track_id", how="left")
         .with_columns(
             pl.coalesce("name", "item_name", pl.lit("(no name)")).alias("shown_name"),
-            pl.col("artist_names").list.join(", ").alias("shown_artists"),
+            # A track's credits; else what the source says the entry is by (an episode's show).
+            pl.coalesce(pl.col("artist_names").list.join(", "), "item_artists").alias("shown_artists"),
         )
         .group_by("playlist_id", "shown_name", "shown_artists", "reason")
         .agg(

@@ -345,6 +345,7 @@ ANALYTICS_UNCLUSTERED_ENTRIES = Table(
         Column("item_kind", S, "track, episode, local or removed."),
         Column("track_id", S, "Track key, for kind = track."),
         Column("item_name", S, "The entry's name as the source gave it."),
+        Column("item_artists", S, "Who an entry that is not a track is by: an episode's show, a local file's artist."),
         Column("reason", S, "Why it is in no cluster: no audio features, local file, podcast episode, ..."),
     ),
     ("playlist_id", "position"),

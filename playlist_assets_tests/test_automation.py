@@ -23,7 +23,9 @@ def test_only_edited_playlists_are_requested_and_the_index_follows(tmp_path):
     settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
     instance = dg.DagsterInstance.ephemeral()
     materialize_everything(settings, echo=lambda _: None, instance=instance)
-    assert evaluate(instance, settings).run_requests == []  # everything is current
+    current = evaluate(instance, settings)
+    assert current.run_requests == []  # everything is current
+    assert current.skip_reason.skip_message == "All 12 reports are current; the index too."
 
     edited = settings.with_(demo_edits=2)
     landed = dg.materialize(ASSETS, selection=dg.AssetSelection.groups("raw", "features"),

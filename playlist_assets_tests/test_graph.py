@@ -185,3 +185,22 @@ def test_a_failing_source_leaves_the_previous_snapshot_untouched(tmp_path, monke
         materialize_everything(settings, echo=lambda _: None, instance=instance)
     after = {t.name: query(settings, f"SELECT count(*) FROM {t.qualified_name}")[0][0] for t in tables.RAW_TABLES}
     assert after == before
+
+
+def test_a_report_partition_shows_its_lineage_with_the_playlist_name_first(demo_build):
+    settings, instance, _ = demo_build
+    pages = latest_metadata(instance, ["reports", "overview"])
+    plots = latest_metadata(instance, ["reports", "clusters_scatter"])
+    clusterings = latest_metadata(instance, ["analytics", "playlist_clusterings"])
+    lineage = query(settings, """
+        SELECT r.playlist_id, p.name, r.snapshot_id, r.source, r.code_version, r.report_sha256, r.image_sha256
+        FROM analytics.cluster_reports r JOIN raw.playlists p USING (playlist_id)""")
+    assert len(lineage) == len(pages)
+    for playlist, name, snapshot, source, code_version, report_sha, image_sha in lineage:
+        page = pages[playlist]
+        assert list(page)[0] == "playlist" and page["playlist"] == name
+        assert list(plots[playlist])[0] == "playlist" and list(clusterings[playlist])[0] == "playlist"
+        assert page["playlist_snapshot"] == snapshot and page["source"] == source
+        assert page["code_version"] == code_version and "features" in page
+        assert page["report_sha256"] == report_sha
+        assert page["plot_sha256"] == (image_sha or "(no plot: not clustered)")

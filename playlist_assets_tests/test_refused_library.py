@@ -68,9 +68,10 @@ def test_out_of_range_features_are_refused_and_every_raw_table_is_kept(tmp_path)
 
     assert raw_snapshot(settings.warehouse) == before
     message = str(failure.value)
-    assert "raw.audio_features.energy has 2 of 3 rows outside its range 0 to 1" in message
-    assert f"track {tid(1)} with energy = 57" in message and "Percent Scale.csv" in message
-    assert "fix the file" in message and "Traceback" not in message
+    # The file is refused while it is read (its folder's other files would still land).
+    assert "Percent Scale.csv has 2 of 3 'Energy' values that are not numbers from 0 to 1" in message
+    assert f"e.g. '57' for spotify:track:{tid(1)}" in message and "left as it was" in message
+    assert "divided by 100" in message and "Traceback" not in message
 
 
 def library(**frames: pl.DataFrame) -> dict[tables.Table, pl.DataFrame]:

@@ -110,4 +110,10 @@ def playlists_follow_the_library(
         partition_requests.append(PLAYLISTS.build_add_request(new))
     if gone:
         partition_requests.append(PLAYLISTS.build_delete_request(gone))
-    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partition_requests)
+    skip = None
+    if not requests:
+        # Said in the sensor's tick history, so "nothing happened" reads as a finding.
+        skip = f"All {len(snapshots)} reports are current; the index too."
+    return dg.SensorResult(
+        run_requests=requests, dynamic_partitions_requests=partition_requests, skip_reason=skip
+    )

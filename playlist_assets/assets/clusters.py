@@ -78,9 +78,13 @@ def playlist_clustering(
         separated = quality.clustering_quality(conn, keys)
 
     summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
-    per_partition: dict[tuple[dg.AssetKey, str], dict] = {}
+    names = dict(inputs.playlists.select("playlist_id", "name").iter_rows())
+    # Every partition's metadata starts with its playlist's name: the keys are opaque ids.
+    per_partition: dict[tuple[dg.AssetKey, str], dict] = {
+        (dg.AssetKey([t.schema, t.name]), key): {"playlist": names.get(key) or ""} for t in CLUSTER_TABLES for key in keys
+    }
     for row in result.playlist_clusterings.iter_rows(named=True):
-        per_partition[(summary_key, row["playlist_id"])] = {
+        per_partition[(summary_key, row["playlist_id"])] |= {
             "clustered": row["clustered"],
             "k": row["k"],
             "silhouette": row["silhouette"] if row["silhouette"] is not None else float("nan"),
@@ -95,13 +99,13 @@ def playlist_clustering(
         counts = dict(frame.group_by("playlist_id").len().iter_rows())
         asset_key = dg.AssetKey([table.schema, table.name])
         for key in keys:
-            per_partition.setdefault((asset_key, key), {})["dagster/row_count"] = counts.get(key, 0)
+            per_partition[(asset_key, key)]["dagster/row_count"] = counts.get(key, 0)
+            per_partition[(asset_key, key)]["row_count_counts"] = "this playlist's rows (the table holds every playlist's)"
+            per_partition[(asset_key, key)]["playlists_in_run"] = len(keys)
     add_partition_metadata(context, per_partition)
     for table in frames:
-        yield dg.MaterializeResult(
-            asset_key=[table.schema, table.name],
-            metadata={"table": table.qualified_name, "playlists_in_run": len(keys)},
-        )
+        # No run-wide metadata: Dagster would show it before each playlist's own, name first.
+        yield dg.MaterializeResult(asset_key=[table.schema, table.name])
     yield check_result(accounted, ["analytics", "unclustered_entries"], "entries_accounted_for")
     yield check_result(
         separated, ["analytics", "playlist_clusterings"], "clustering_quality", dg.AssetCheckSeverity.WARN

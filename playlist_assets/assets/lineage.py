@@ -94,16 +94,19 @@ def cluster_reports(
         context,
         {
             (dg.AssetKey([LINEAGE.schema, LINEAGE.name]), r["playlist_id"]): {
+                "playlist": r["playlist_name"] or "",
                 "dagster/row_count": 1,
+                "row_count_counts": "this playlist's row (the table holds every playlist's)",
                 "report_path": r["report_path"],
                 "report_sha256": r["report_sha256"] or "",
                 "snapshot_id": r["snapshot_id"] or "",
                 "k": r["k"],
+                "reports_in_run": len(rows),
             }
             for r in rows
         },
     )
-    return dg.MaterializeResult(metadata={"reports_in_run": len(rows)})
+    return dg.MaterializeResult()
 
 
 def _previous_paths(conn, keys: list[str]) -> dict[str, tuple[str, str | None]]:
@@ -135,7 +138,7 @@ def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
     pool=WAREHOUSE_POOL,
 )
 def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource):
-    """`reports/README.md`: every playlist, a link to its report, or the reason there is none.
+    """reports/README.md: every playlist, a link to its report, or the reason there is none.
 
     Playlists that left the library lose their analytics rows and report files here, so no
     report outlives its playlist pretending to be current.

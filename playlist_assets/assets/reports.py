@@ -1,6 +1,7 @@
 """Per-playlist report files: the PNG scatter plot and the Markdown overview."""
 
 
+import hashlib
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +15,7 @@ from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.reporting import previews
-from playlist_assets.reporting.markdown import render_report
+from playlist_assets.reporting.markdown import has_scatter, render_report
 from playlist_assets.reporting.paths import report_path, scatter_path
 from playlist_assets.reporting.slugs import assign_slugs
 
@@ -64,7 +65,7 @@ def clusters_scatter(
 ) -> None:
     """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
 
-    Written to `reports/images/playlists/<slug>/clusters/clusters_scatter.png`.
+    Written to reports/images/playlists/<slug>/clusters/clusters_scatter.png.
     """
     root = Path(reports.path)
     built = _reports(warehouse_db, list(context.partition_keys))
@@ -76,6 +77,7 @@ def clusters_scatter(
         if scatter is None:
             path.unlink(missing_ok=True)  # an old plot must not outlive its clusters
             per_partition[(SCATTER_KEY, report.playlist_id)] = {
+                "playlist": report.name,
                 "written": False,
                 "reason": report.unclustered_reason or "",
             }
@@ -84,6 +86,7 @@ def clusters_scatter(
         previews.remember(png, preview)
         files.write_atomic(path, png)
         per_partition[(SCATTER_KEY, report.playlist_id)] = {
+            "playlist": report.name,
             "written": True,
             "path": dg.MetadataValue.path(str(path)),
             "points": len(scatter.points),
@@ -116,7 +119,7 @@ def overview(
 ):
     """The Markdown report of each playlist, in the seed reports' shape.
 
-    Written to `reports/playlists/<slug>/clusters/overview.md`; byte-identical for the same inputs.
+    Written to reports/playlists/<slug>/clusters/overview.md; byte-identical for the same inputs.
     """
     root = Path(reports.path)
     written, per_partition = [], {}
@@ -125,11 +128,18 @@ def overview(
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
         written.append(str(report_path(report.slug)))
+        png = root / scatter_path(report.slug)
+        # The partition page tells where the report came from without opening another asset:
+        # the playlist first, then its provenance, then both files' hashes (as in the lineage).
         per_partition[(OVERVIEW_KEY, report.playlist_id)] = {
+            "playlist": report.name,
+            **{label.lower().replace(" ", "_"): value for label, value in report.provenance},
+            "report_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "plot_sha256": files.sha256_of(png) if has_scatter(report) else "(no plot: not clustered)",
             "path": dg.MetadataValue.path(str(path)),
             "clusters": len(report.clusters),
             "not_clustered_entries": sum(n.count for n in report.not_clustered),
-            "report": dg.MetadataValue.md(_with_inline_plot(text, root / scatter_path(report.slug))),
+            "report": dg.MetadataValue.md(_with_inline_plot(text, png)),
         }
     add_partition_metadata(context, per_partition)
     links = quality.reports_links_resolve(root, written)
