@@ -21,28 +21,30 @@ from playlist_assets.assets.reports import clusters_scatter, overview
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.assets.views import warehouse_views
 from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource, WorkersResource
+from playlist_assets.parallel import WorkerPool
 from playlist_assets.settings import Settings
 
 ASSETS = [raw_library, track_features, PLAYLIST_SNAPSHOTS, playlist_clustering, clusters_scatter, overview, cluster_reports, reports_index, warehouse_views]
 
 
-def resources_for(settings: Settings) -> dict:
+def resources_for(settings: Settings, workers: WorkerPool | None = None) -> dict:
+    """The resources of `settings`; `workers`, a pool its caller owns, instead of one per step."""
     return {
         "warehouse_db": WarehouseResource(path=str(settings.warehouse), lock_wait_s=settings.lock_wait_s),
         "reports": ReportsResource(path=str(settings.reports)),
-        "workers": WorkersResource(processes=settings.workers),
+        "workers": workers if workers is not None else WorkersResource(processes=settings.workers),
         # The same library the CLI reads ahead (sources.offline), field for field.
         "source": LibrarySource(**dataclasses.asdict(settings.offline_library())),
     }
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, workers: WorkerPool | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
         jobs=[refresh_library, playlist_reports, reports_index_job],
         schedules=[daily_refresh],
         sensors=[playlists_follow_the_library],
-        resources=resources_for(settings),
+        resources=resources_for(settings, workers),
     )
 
 

@@ -1,12 +1,11 @@
 """Materialize the whole graph, every playlist, in one process, on the persistent instance.
 
-Two steps, because playlist partitions only exist once the raw library has landed:
-1. the library (raw.*) and the feature table; 2. the playlist partitions (clusters, plot, report,
-lineage), as few ranged runs as possible: one for the whole library, or with `changed_only` one
-per contiguous stretch of playlists whose snapshot, contents or code changed (usually one: the
+It runs the jobs the UI offers, in the order the sensor would: `refresh_library` (raw.* and the
+feature table: playlist partitions exist only once the library has landed); `playlist_reports`
+over as few ranged runs as possible (one for the whole library, or with `changed_only` one per
+contiguous stretch of playlists whose snapshot, contents or code changed: usually one, since the
 library refresh moves the partitions of changed playlists to the end, see
-snapshots.move_to_end). The index and the views are made in the last of these runs (in a run of
-their own when none is needed).
+snapshots.move_to_end); then `reports_index` (the index and the SQL views).
 """
 
 from __future__ import annotations
@@ -18,12 +17,12 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from playlist_assets import owned_runs, parallel, quality, queries, tables
-from playlist_assets.assets.automation import LIBRARY_WIDE, PER_PLAYLIST
+from playlist_assets.assets.automation import playlist_reports, refresh_library, reports_index_job
 from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.assets.resources import WORKER_MODULES
-from playlist_assets.definitions import ASSETS, resources_for
+from playlist_assets.definitions import build_definitions
 from playlist_assets.settings import Settings
 from playlist_assets.warehouse import connect, existing_columns, scalar
 
@@ -97,19 +96,16 @@ class Summary:
         )
 
 
-def _run(instance, settings, pool, selection, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
+def _run(instance, settings, job: dg.JobDefinition, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
     # A run waiting inside Dagster for the writer slot says nothing, and a slot left claimed by
     # a killed process would never come back: both are settled here, before the run starts.
     try:
         owned_runs.wait_for_slot(instance, WAREHOUSE_POOL, settings.lock_wait_s, echo)
     except owned_runs.SlotBusyError as error:
         raise PipelineError(str(error)) from None
-    result = dg.materialize(
-        ASSETS,
-        selection=selection,
+    # The UI's own jobs, so the run history shows which job built what, whoever launched it.
+    result = job.execute_in_process(
         instance=instance,
-        # This process's pool serves every run, so workers started ahead are used by them all.
-        resources={**resources_for(settings), "workers": pool},
         run_config=None if verbose else QUIET,
         raise_on_error=False,
         tags={**(tags or {}), **owned_runs.owner_tags()},
@@ -162,13 +158,17 @@ def materialize_everything(
 def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel.WorkerPool) -> Summary:
     summary = Summary(settings)
     echo(f"Building playlist reports from the {settings.source} library")
-    run = lambda selection, tags=None: _run(instance, settings, pool, selection, echo, verbose, summary, tags)  # noqa: E731
+    # This process's pool serves every run, so workers started ahead are used by them all.
+    jobs = build_definitions(settings, workers=pool)
+    run = lambda job, tags=None: _run(  # noqa: E731
+        instance, settings, jobs.resolve_job_def(job.name), echo, verbose, summary, tags
+    )
     # Every refresh clusters and draws something, if only the changed playlists: importing
     # scikit-learn and matplotlib here would add 2-3 s to even the smallest one. One worker
     # imports them while the library lands; the others start once there is work for them.
     pool.start(processes=1)
 
-    summary.run_ids.append(run(dg.AssetSelection.groups("raw", "features")).run_id)
+    summary.run_ids.append(run(refresh_library).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.refused = _refused_files(conn)
         current = set(queries.playlist_ids(conn))
@@ -182,15 +182,9 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
     summary.rebuilt = len(wanted & current)
     if parallel.worker_count(settings.workers, summary.rebuilt) > 1:
         pool.start()
-    stretches = contiguous_stretches(keys, wanted)
-    for first, last in stretches[:-1]:
-        summary.run_ids.append(run(PER_PLAYLIST, range_tags(first, last)).run_id)
-    # The index and the views join the last stretch's run: a run costs about a second to set
-    # up and record, whatever it holds.
-    if stretches:
-        summary.run_ids.append(run(PER_PLAYLIST | LIBRARY_WIDE, range_tags(*stretches[-1])).run_id)
-    else:
-        summary.run_ids.append(run(LIBRARY_WIDE).run_id)
+    for first, last in contiguous_stretches(keys, wanted):
+        summary.run_ids.append(run(playlist_reports, range_tags(first, last)).run_id)
+    summary.run_ids.append(run(reports_index_job).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary
