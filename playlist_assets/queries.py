@@ -37,6 +37,7 @@ class ReportInputs:
     unclustered: pl.DataFrame  # analytics.unclustered_entries rows
     track_details: pl.DataFrame  # one row per track named by entries: names, album, label, artists
     has_score: bool  # the library has listening data
+    saved: pl.DataFrame | None = None  # analytics.saved_clusters rows: clusters saved to Spotify
 
 
 def raw_library(conn: duckdb.DuckDBPyConnection) -> RawLibrary | None:
@@ -104,11 +105,30 @@ def playlists_needing_reports(
         [code_version],
     ).fetchall()
     versions = versions or {}
+    saved = saves_after_reports(conn)
     return [
         playlist_id
         for playlist_id, outdated, built_from in rows
-        if outdated or (playlist_id in versions and versions[playlist_id] != built_from)
+        if outdated or (playlist_id in versions and versions[playlist_id] != built_from) or playlist_id in saved
     ]
+
+
+def saves_after_reports(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Playlists with a cluster saved to Spotify since their report was written (the report
+    links to the saved playlists), each with the time of its latest save."""
+    if existing_columns(conn, tables.ANALYTICS_SAVED_CLUSTERS) is None:
+        return {}
+    if existing_columns(conn, tables.ANALYTICS_CLUSTER_REPORTS) is None:
+        return {}  # every playlist needs its first report anyway
+    rows = conn.execute(
+        f"""SELECT s.playlist_id, max(s.saved_at)
+            FROM {tables.ANALYTICS_SAVED_CLUSTERS.qualified_name} s
+            JOIN analytics.cluster_reports r USING (playlist_id)
+            GROUP BY s.playlist_id
+            HAVING max(s.saved_at) > max(r.materialized_at)
+            ORDER BY 1"""
+    ).fetchall()
+    return {playlist_id: saved_at.isoformat() for playlist_id, saved_at in rows}
 
 
 def all_playlists(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -162,6 +182,11 @@ def report_inputs(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> R
         ids,
     )
     has_score = scalar(conn, "SELECT count(*) > 0 FROM raw.listening")
+    saved = (
+        rows(tables.ANALYTICS_SAVED_CLUSTERS.qualified_name)
+        if existing_columns(conn, tables.ANALYTICS_SAVED_CLUSTERS)
+        else tables.ANALYTICS_SAVED_CLUSTERS.empty_frame()
+    )
     return ReportInputs(
         playlists=rows("raw.playlists"),
         clusterings=rows("analytics.playlist_clusterings"),
@@ -170,6 +195,7 @@ def report_inputs(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> R
         unclustered=rows("analytics.unclustered_entries"),
         track_details=details,
         has_score=bool(has_score),
+        saved=saved,
     )
 
 

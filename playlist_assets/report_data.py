@@ -11,11 +11,13 @@ from playlist_assets.clustering import (
     WEAK_STABILITY,
 )
 from playlist_assets.queries import ReportInputs
+from playlist_assets.reporting import track_lists
 from playlist_assets.reporting.model import (
     ArtistCredit,
     ClusterSection,
     NotClustered,
     PlaylistReport,
+    SavedPlaylistLink,
     ScatterInput,
     ScatterPoint,
     TrackRow,
@@ -98,6 +100,10 @@ def build_reports(
     leftovers_by_playlist = leftovers.partition_by("playlist_id", as_dict=True)
     clusterings = {r["playlist_id"]: r for r in inputs.clusterings.iter_rows(named=True)}
     no_clusters, no_leftovers = inputs.clusters.clear(), leftovers.clear()
+    saved = {
+        (r["playlist_id"], r["cluster"]): r
+        for r in (inputs.saved.iter_rows(named=True) if inputs.saved is not None else ())
+    }
 
     out = []
     for playlist in inputs.playlists.sort("playlist_id").iter_rows(named=True):
@@ -110,6 +116,7 @@ def build_reports(
         sections = []
         for c in own_clusters.iter_rows(named=True):
             in_cluster = members_by_cluster.get((pid, c["cluster"]), [])
+            has_uris = bool(track_lists.track_uris(m["track_id"] for m in in_cluster))
             sections.append(
                 ClusterSection(
                     number=c["cluster"],
@@ -117,6 +124,8 @@ def build_reports(
                     description=c["description"] or "",
                     representatives=_track_rows(in_cluster[:REPRESENTATIVES], inputs.has_score),
                     others=_track_rows(in_cluster[REPRESENTATIVES:], inputs.has_score),
+                    tracks_file=track_lists.file_name(c["cluster"]) if has_uris else None,
+                    saved=_saved_link(saved.get((pid, c["cluster"])), summary["snapshot_id"]),
                 )
             )
         report = PlaylistReport(
@@ -145,6 +154,13 @@ def build_reports(
             )
         out.append((report, scatter))
     return out
+
+
+def _saved_link(row: dict | None, clustered_snapshot: str | None) -> SavedPlaylistLink | None:
+    if row is None or not row["spotify_playlist_id"]:
+        return None
+    current = row["snapshot_id"] == clustered_snapshot
+    return SavedPlaylistLink(row["name"] or "", row["spotify_playlist_id"], current)
 
 
 def _caveat(summary: dict) -> str | None:

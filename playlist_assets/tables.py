@@ -359,4 +359,24 @@ ANALYTICS_TABLES: tuple[Table, ...] = (
     ANALYTICS_UNCLUSTERED_ENTRIES,
     ANALYTICS_CLUSTER_REPORTS,
 )
-ALL_TABLES: tuple[Table, ...] = (*RAW_TABLES, FEATURES_TRACK_FEATURES, *ANALYTICS_TABLES)
+# Not partitioned and not in ANALYTICS_TABLES: rebuilding a playlist (or dropping one that left
+# the library) replaces those tables' rows, and must never forget a playlist that exists in the
+# user's Spotify account, or the next save would make it a second time.
+ANALYTICS_SAVED_CLUSTERS = Table(
+    "analytics", "saved_clusters",
+    "Which Spotify playlist holds which cluster: written by `playlist-assets save-clusters` and the "
+    "save_clusters_to_spotify job; saving a cluster again updates the playlist named here.",
+    (
+        Column("playlist_id", S, "Playlist key (raw.playlists) of the cluster's playlist.", False),
+        Column("cluster", I32, "1-based cluster number, as in the report's '## Cluster #N'.", False),
+        Column("snapshot_id", S, "The playlist snapshot whose clustering was saved."),
+        Column("spotify_playlist_id", S, "Spotify ID of the playlist holding the cluster's tracks."),
+        Column("spotify_url", S, "Its address on open.spotify.com."),
+        Column("name", S, "Its name as saved: '<playlist> · Cluster #N: <description>', at most 100 characters."),
+        Column("public", B, "True when it was saved public; private is the default."),
+        Column("n_tracks", I32, "Tracks saved, in the report's order."),
+        Column("saved_at", UTC_TIME, "When it was last saved (UTC)."),
+    ),
+    ("playlist_id", "cluster"),
+)
+ALL_TABLES: tuple[Table, ...] = (*RAW_TABLES, FEATURES_TRACK_FEATURES, *ANALYTICS_TABLES, ANALYTICS_SAVED_CLUSTERS)

@@ -72,6 +72,8 @@ def playlists_follow_the_library(
             stale = queries.playlists_needing_reports(conn, CODE_VERSION, versions)
             # Files a killed run left unlike their lineage: rebuilt, keyed by what is on disk now.
             unlike = quality.reports_unlike_their_lineage(conn, Path(reports.path))
+            # Clusters saved to Spotify since their report (stale too: it links to them).
+            saved = queries.saves_after_reports(conn)
             orphans = queries.reports_of_removed_playlists(conn)
             latest_report = queries.latest_report_time(conn)
     except WarehouseBusyError:
@@ -91,7 +93,7 @@ def playlists_follow_the_library(
         # the run whose files it replaces: a change is never built twice, a failed repair not
         # retried for ever.
         version = hashlib.sha256(
-            "".join(f"{k}@{snapshots[k]}/{versions.get(k)}/{unlike.get(k, '')};" for k in chosen).encode()
+            "".join(f"{k}@{snapshots[k]}/{versions.get(k)}/{unlike.get(k, '')}{saved.get(k, '')};" for k in chosen).encode()
             + CODE_VERSION.encode()
         ).hexdigest()[:16]
         requests.append(

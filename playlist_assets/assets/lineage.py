@@ -15,6 +15,7 @@ from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versio
 from playlist_assets.reporting.markdown import render_index
 from playlist_assets.reporting.model import IndexEntry, RefusedFile
 from playlist_assets.reporting.paths import report_path, scatter_path
+from playlist_assets.reporting.track_lists import FILE_GLOB as TRACK_LISTS
 
 LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
 REFUSED = tables.RAW_REFUSED_FILES
@@ -127,6 +128,8 @@ def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
         for old, new in ((old_md, now and now["report_path"]), (old_png, now and now["image_path"])):
             if old and old != new:
                 (root / old).unlink(missing_ok=True)
+        if old_md and old_md != (now and now["report_path"]):
+            _remove_track_lists(root / old_md)
 
 
 @dg.asset(
@@ -207,4 +210,13 @@ def _remove_reports_of_removed_playlists(conn, root: Path) -> list[str]:
     warehouse.replace_partitions(conn, {t: t.empty_frame() for t in tables.ANALYTICS_TABLES}, gone)
     for rel in (p for pair in paths for p in pair if p):
         (root / rel).unlink(missing_ok=True)
+    for md, _ in paths:
+        if md:
+            _remove_track_lists(root / md)
     return gone
+
+
+def _remove_track_lists(report: Path) -> None:
+    """The clusters' track lists beside a report go with it (reports.overview writes them)."""
+    for old in report.parent.glob(TRACK_LISTS):
+        old.unlink(missing_ok=True)

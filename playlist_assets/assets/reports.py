@@ -14,7 +14,7 @@ from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, 
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
-from playlist_assets.reporting import previews
+from playlist_assets.reporting import previews, track_lists
 from playlist_assets.reporting.markdown import has_scatter, render_report
 from playlist_assets.reporting.paths import report_path, scatter_path
 from playlist_assets.reporting.slugs import assign_slugs
@@ -125,6 +125,7 @@ def overview(
     written, per_partition = [], {}
     built = [report for report, _ in _reports(warehouse_db, list(context.partition_keys))]
     for report, text in zip(built, workers.map(render_report, built)):
+        _write_track_lists(root, report)  # before the report that links to them
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
         written.append(str(report_path(report.slug)))
@@ -156,3 +157,18 @@ def _with_inline_plot(text: str, png: Path) -> str:
             lines[i] = previews.png_preview_markdown(png.read_bytes(), "Comparison of Cluster")
             break
     return "\n".join(lines)
+
+
+def _write_track_lists(root: Path, report) -> None:
+    """Each cluster's track list beside the report (cluster_<N>_tracks.txt); the lists of
+    clusters the report no longer shows are removed, so none outlives its cluster."""
+    folder = root / report_path(report.slug).parent
+    kept = set()
+    for section in report.clusters if has_scatter(report) else ():
+        if section.tracks_file:
+            track_ids = [t.track_id for t in (*section.representatives, *section.others)]
+            files.write_atomic(folder / section.tracks_file, track_lists.file_text(track_ids).encode("utf-8"))
+            kept.add(section.tracks_file)
+    for old in folder.glob(track_lists.FILE_GLOB):
+        if old.name not in kept:
+            old.unlink(missing_ok=True)

@@ -88,12 +88,39 @@ def _size_line(size: int) -> str:
     return f"{size} track" if size == 1 else f"{size} tracks"
 
 
+SPOTIFY_PLAYLIST_URL = "https://open.spotify.com/playlist/{id}"
+SAVED_LINE = "Saved to Spotify as [{name}]({url})."
+SAVED_EARLIER_LINE = (
+    "Saved to Spotify as [{name}]({url}) from an earlier version of this playlist: "
+    "`playlist-assets save-clusters` updates it."
+)
+TRACKS_FILE_LINE = (
+    "Add these tracks to a playlist: [{file}]({file}) — paste its lines into a playlist in the "
+    "Spotify desktop app."
+)
+
+
+def _saving_lines(cluster: ClusterSection) -> list[str]:
+    """Where the cluster is saved in Spotify, and its track list for saving it by hand."""
+    lines = []
+    saved = cluster.saved
+    playlist_id = escape.spotify_id(saved.spotify_playlist_id) if saved else None
+    if saved and playlist_id:
+        template = SAVED_LINE if saved.current else SAVED_EARLIER_LINE
+        url = SPOTIFY_PLAYLIST_URL.format(id=playlist_id)
+        lines += [template.format(name=escape.inline(saved.name) or UNNAMED, url=url), ""]
+    if cluster.tracks_file:
+        lines += [TRACKS_FILE_LINE.format(file=cluster.tracks_file), ""]
+    return lines
+
+
 def _cluster_lines(cluster: ClusterSection, with_score: bool) -> list[str]:
     lines = [CLUSTER_HEADING.format(number=int(cluster.number)), ""]
     description = escape.block(cluster.description)
     if description:
         lines += [description, ""]
     lines += [_size_line(int(cluster.size)), ""]
+    lines += _saving_lines(cluster)
     if cluster.representatives:
         lines += _track_table(cluster.representatives, with_score)
     if cluster.others:

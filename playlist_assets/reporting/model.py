@@ -27,12 +27,25 @@ class TrackRow:
 
 
 @dataclass(frozen=True)
+class SavedPlaylistLink:
+    """The playlist in the user's Spotify account that holds a cluster (analytics.saved_clusters)."""
+
+    name: str
+    spotify_playlist_id: str
+    current: bool  # saved from the clustering the report shows (False: from an earlier snapshot)
+
+
+@dataclass(frozen=True)
 class ClusterSection:
     number: int  # 1-based, as in "## Cluster #1"
     size: int
     description: str  # "Energetic, danceable, happy"
     representatives: tuple[TrackRow, ...]  # up to 10, nearest the centre first
     others: tuple[TrackRow, ...] = ()  # the rest of the cluster's tracks, nearest first
+    # The cluster's track list next to the report (cluster_<N>_tracks.txt); None when no track
+    # has a Spotify ID. Its writer must write it before the report that links to it.
+    tracks_file: str | None = None
+    saved: SavedPlaylistLink | None = None  # set once `playlist-assets save-clusters` saved it
 
 
 @dataclass(frozen=True)
