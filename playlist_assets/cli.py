@@ -50,9 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--summary-json", metavar="FILE", help="Also write the run summary as JSON (for scripts).")
     init = commands.add_parser("init-instance", help="Create the Dagster instance folder.")
     _add_setting_options(init)
-    commands.add_parser(
+    login = commands.add_parser(
         "login",
         help="Log in to Spotify (prints a URL to open; paste back the address it redirects to).",
+    )
+    login.add_argument(
+        "--save",
+        action="store_true",
+        help="Also allow `save-clusters` to create and change playlists in your account (asks Spotify "
+        "for playlist-modify-private and playlist-modify-public).",
     )
     sql = commands.add_parser(
         "sql",
@@ -64,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export", help="Write every warehouse table as Parquet.")
     export.add_argument("--parquet", required=True, metavar="DIR", help="Folder to write into.")
     _add_setting_options(export)
+    _add_save_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "login":
-        return _login()
+        return _login(args.save)
     try:
         settings = _settings(args)
     except ValueError as error:
@@ -75,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command in ("sql", "export"):
         return _read_only_command(args, settings)
+    if args.command == "save-clusters":
+        return _save_clusters(args, settings)
 
     if args.command == "init-instance":
         _use_instance(settings)
@@ -132,19 +141,69 @@ def _materialize(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _login() -> int:
+def _login(save: bool = False) -> int:
     import os
 
     from playlist_assets.sources.spotify_api import SpotifyConfig
-    from playlist_assets.sources.spotify_auth import login
+    from playlist_assets.sources.spotify_auth import MODIFY_SCOPES, SCOPES, login
     from playlist_assets.sources.spotify_http import SpotifyError
 
     try:
-        cache = login(SpotifyConfig.from_env(os.environ))
+        cache = login(SpotifyConfig.from_env(os.environ), scopes=SCOPES + MODIFY_SCOPES if save else SCOPES)
     except (SpotifyError, ValueError) as error:
         print(f"playlist-assets: {error}", file=sys.stderr)
         return 1
     print(f"Logged in; the token is kept in {cache} (readable only by you).")
+    return 0
+
+
+def _add_save_parser(commands) -> None:
+    save = commands.add_parser(
+        "save-clusters",
+        help="Save a playlist's clusters as playlists in your Spotify account, named '<playlist> · Cluster #N: "
+        "<description>', private unless --public; saving a cluster again updates its playlist. Needs "
+        "`playlist-assets login --save` (without a login: each report links its clusters' track lists).",
+    )
+    save.add_argument("playlist", help="The playlist's id or name (exact, or the one name that matches ignoring case).")
+    save.add_argument(
+        "--cluster", type=int, action="append", default=[], metavar="N",
+        help="Save cluster #N only (repeat for more); every cluster by default.",
+    )
+    save.add_argument("--public", action="store_true", help="Make the saved playlists public (default: private).")
+    save.add_argument("--dry-run", action="store_true", help="Print what would be created or updated; send nothing.")
+    _add_setting_options(save)
+
+
+def _save_clusters(args: argparse.Namespace, settings: Settings) -> int:
+    from playlist_assets import saved_clusters
+    from playlist_assets.sources.spotify_api import SpotifyConfig
+    from playlist_assets.sources.spotify_http import SpotifyError
+    from playlist_assets.warehouse import WarehouseBusyError, WarehouseUnusableError, connect
+
+    if not settings.warehouse.is_file():
+        print(
+            f"playlist-assets: no warehouse at {settings.warehouse}; run `playlist-assets materialize` first, "
+            "or pass --warehouse.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        # A dry run only reads; a save holds the warehouse so each saved cluster is recorded at once.
+        with connect(settings.warehouse, read_only=args.dry_run, wait_s=settings.lock_wait_s) as conn:
+            plans = saved_clusters.plan(conn, [args.playlist], args.cluster, args.public)
+            if args.dry_run:
+                for plan in plans:
+                    print(plan.preview())
+                print("Dry run: nothing was sent to Spotify.")
+                return 0
+            saved_clusters.save(conn, plans, SpotifyConfig.from_env(os.environ), log=print)
+    except (SpotifyError, ValueError, WarehouseBusyError, WarehouseUnusableError) as error:
+        print(f"playlist-assets: {error}", file=sys.stderr)
+        return 1
+    print(
+        "The report links to the saved playlists from its next build: `playlist-assets materialize "
+        "--changed-only` (in the UI, the sensor rebuilds it)."
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from playlist_assets.assets.features import track_features
 from playlist_assets.assets.raw import raw_library
 from playlist_assets.assets.lineage import cluster_reports, reports_index
 from playlist_assets.assets.reports import clusters_scatter, overview
+from playlist_assets.assets.saving import save_clusters_to_spotify
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.assets.views import warehouse_views
 from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource, WorkersResource
@@ -41,7 +42,7 @@ def resources_for(settings: Settings, workers: WorkerPool | None = None) -> dict
 def build_definitions(settings: Settings, workers: WorkerPool | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[refresh_library, playlist_reports, reports_index_job],
+        jobs=[refresh_library, playlist_reports, reports_index_job, save_clusters_to_spotify],
         schedules=[daily_refresh],
         sensors=[playlists_follow_the_library],
         resources=resources_for(settings, workers),

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from playlist_assets.sources.spotify_api import SpotifyConfig
 
 SCOPES = ("playlist-read-private", "playlist-read-collaborative", "user-library-read", "user-top-read")
+# Asked for only by `playlist-assets login --save`: reading the library never needs them.
+MODIFY_SCOPES = ("playlist-modify-private", "playlist-modify-public")
 LOGIN_HINT = "run `playlist-assets login`"
+SAVE_LOGIN_HINT = "run `playlist-assets login --save`"
 _REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -145,9 +148,11 @@ class _StoredLoginOnly(SpotifyOAuth):
     """An ingest must never stop to ask for a login (it may run inside Dagster, with nobody
     at the keyboard); without a usable stored login it says how to log in instead."""
 
+    login_hint = LOGIN_HINT
+
     def get_auth_response(self, open_browser: bool | None = None) -> str:
         raise SpotifyError(
-            f"No usable Spotify login in {self.cache_handler.path}: {LOGIN_HINT} first."
+            f"No usable Spotify login in {self.cache_handler.path}: {self.login_hint} first."
         )
 
 
@@ -185,14 +190,33 @@ def _report_token_failures(manager: SpotifyOAuth | SpotifyClientCredentials, ses
         session.hooks["response"].append(hook)
 
 
-def user_auth(config: SpotifyConfig, session: requests.Session) -> SpotifyOAuth:
-    """The stored user login (refreshed when it expires), for the /me endpoints."""
+def _kept_scopes(cache: PrivateTokenCache, wanted: tuple[str, ...]) -> list[str]:
+    """`wanted`, plus what the stored login was granted beyond it.
+
+    spotipy stores a refreshed token with the scopes its manager asked for, not those granted:
+    an ingest asking for the read scopes only would silently drop what `login --save` granted.
+    """
+    token = cache.get_cached_token() or {}
+    granted = set(str(token.get("scope") or "").split())
+    return sorted(granted | set(wanted)) if granted >= set(wanted) else list(wanted)
+
+
+def user_auth(
+    config: SpotifyConfig,
+    session: requests.Session,
+    scopes: tuple[str, ...] = SCOPES,
+    hint: str = LOGIN_HINT,
+) -> SpotifyOAuth:
+    """The stored user login (refreshed when it expires), for the /me endpoints; without one
+    granting `scopes`, a sentence ending in `hint` says how to log in."""
     require_credentials(config)
+    cache = token_cache(config)
     manager = _StoredLoginOnly(
         client_id=config.client_id, client_secret=config.client_secret, redirect_uri=config.redirect_uri,
-        scope=list(SCOPES), open_browser=False, cache_handler=token_cache(config),
+        scope=_kept_scopes(cache, scopes), open_browser=False, cache_handler=cache,
         requests_session=session, requests_timeout=config.requests_timeout_s,
     )
+    manager.login_hint = hint
     _accounts_urls(manager, config)
     _report_token_failures(manager, session)
     return manager
@@ -216,16 +240,22 @@ def login(
     ask: Callable[[str], str] = input,
     say: Callable[[str], None] = print,
     session: requests.Session | None = None,
+    scopes: tuple[str, ...] = SCOPES,
 ) -> Path:
     """Interactive login that works on a machine without a browser: print the authorize URL,
-    read back the address Spotify redirected to, store the token. Returns the cache path."""
+    read back the address Spotify redirected to, store the token. Returns the cache path.
+
+    `scopes` are what Spotify is asked to allow: SCOPES reads the library; `login --save`
+    adds MODIFY_SCOPES, for saving clusters as playlists."""
     require_credentials(config)
     install_log_filter()
+    # Whoever asked for the save scopes is told to ask for them again.
+    hint = SAVE_LOGIN_HINT if set(MODIFY_SCOPES) <= set(scopes) else LOGIN_HINT
     cache = token_cache(config)
     state = secrets.token_urlsafe(16)
     manager = SpotifyOAuth(
         client_id=config.client_id, client_secret=config.client_secret, redirect_uri=config.redirect_uri,
-        scope=list(SCOPES), state=state, open_browser=False, cache_handler=cache,
+        scope=list(scopes), state=state, open_browser=False, cache_handler=cache,
         requests_session=session or requests.Session(), requests_timeout=config.requests_timeout_s,
     )
     _accounts_urls(manager, config)
@@ -235,14 +265,14 @@ def login(
     try:
         returned_state, code = SpotifyOAuth.parse_auth_response_url(pasted)
     except SpotifyOauthError as refused:
-        raise SpotifyError(f"Spotify did not grant access ({refused.error}): {LOGIN_HINT} again and approve.") from None
+        raise SpotifyError(f"Spotify did not grant access ({refused.error}): {hint} again and approve.") from None
     if not code:
-        raise SpotifyError(f"The pasted address has no `code=` part: {LOGIN_HINT} again and paste the whole address.")
+        raise SpotifyError(f"The pasted address has no `code=` part: {hint} again and paste the whole address.")
     if returned_state != state:
-        raise SpotifyError(f"The pasted address belongs to another login attempt: {LOGIN_HINT} again.")
+        raise SpotifyError(f"The pasted address belongs to another login attempt: {hint} again.")
     try:
         manager.get_access_token(code=code, as_dict=False, check_cache=False)
     except SpotifyOauthError as refused:
-        raise SpotifyError(f"Spotify refused the login code ({refused.error}): {LOGIN_HINT} again.") from None
+        raise SpotifyError(f"Spotify refused the login code ({refused.error}): {hint} again.") from None
     say(f"Logged in; the token is stored in {cache.path} (readable only by you).")
     return cache.path

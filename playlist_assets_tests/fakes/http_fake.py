@@ -17,12 +17,14 @@ from urllib.parse import parse_qsl, urlsplit
 @dataclass(frozen=True)
 class Fault:
     """How to spoil one answer: an error status (with Retry-After for 429), a delay, or a
-    connection closed without any answer."""
+    connection closed without any answer. With `after_effect` the request takes effect first
+    (a write lands) and only its answer is spoiled."""
 
     status: int | None = None
     retry_after: float | None = None
     delay_s: float = 0.0
     drop: bool = False
+    after_effect: bool = False
 
 
 RATE_LIMITED = Fault(429, retry_after=1)
@@ -128,6 +130,8 @@ class FakeHttpServer:
         with self._lock:
             self.requests[endpoint] += 1
         fault = self.faults.next_fault(endpoint)
+        if fault is not None and fault.after_effect:
+            self.answer(request)
         if fault is not None:
             time.sleep(fault.delay_s)
             if fault.drop:
@@ -173,6 +177,9 @@ def _handler_for(fake: FakeHttpServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             fake._serve(self, "POST")
+
+        def do_PUT(self) -> None:
+            fake._serve(self, "PUT")
 
         def log_message(self, format: str, *args) -> None:
             pass

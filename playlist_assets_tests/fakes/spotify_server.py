@@ -1,10 +1,14 @@
 """A fake Spotify (Web API under /v1 and the accounts service's /api/token) serving a
 `SpotifyPayload` in the real response shapes, with the 2026 development-mode restrictions
-available as switches."""
+available as switches. Playlists can be created (POST /me/playlists; POST /users/{id}/playlists
+is refused with 403, as to development-mode apps) and their items written, and every write
+request is kept in `writes`."""
 
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 import secrets
 import threading
@@ -35,7 +39,15 @@ _ROUTES = (
     (re.compile(r"^/v1/tracks$"), "GET /v1/tracks?ids=", "_tracks"),
     (re.compile(r"^/v1/tracks/(?P<id>[^/]+)$"), "GET /v1/tracks/{id}", "_track"),
     (re.compile(r"^/api/token$"), "POST /api/token", "_token"),
+    (re.compile(r"^/v1/me/playlists$"), "POST /v1/me/playlists", "_create_playlist"),
+    (re.compile(r"^/v1/users/(?P<id>[^/]+)/playlists$"), "POST /v1/users/{id}/playlists", "_refuse_user_playlists"),
+    (re.compile(r"^/v1/playlists/(?P<id>[^/]+)$"), "PUT /v1/playlists/{id}", "_change_details"),
+    (re.compile(r"^/v1/playlists/(?P<id>[^/]+)/items$"), "PUT /v1/playlists/{id}/items", "_replace_items"),
+    (re.compile(r"^/v1/playlists/(?P<id>[^/]+)/items$"), "POST /v1/playlists/{id}/items", "_add_items"),
 )
+READ_SCOPE = "playlist-read-collaborative playlist-read-private user-library-read user-top-read"
+SAVE_SCOPE = f"{READ_SCOPE} playlist-modify-private playlist-modify-public"
+MAX_ITEMS_PER_WRITE = 100
 
 
 def api_only(endpoint: str) -> bool:
@@ -66,6 +78,10 @@ class FakeSpotify(FakeHttpServer):
         self.refresh_tokens: set[str] = set()
         self.codes: set[str] = set()
         self._token_lock = threading.Lock()
+        self.created: dict[str, dict] = {}     # playlists made through POST /me/playlists, by ID
+        self.held: dict[str, list[str]] = {}   # their items, as URIs
+        self.writes: list[tuple[str, str, object]] = []   # (method, path, JSON body) of each write answered
+        self._playlists_lock = threading.Lock()
 
     @property
     def api_base(self) -> str:
@@ -82,14 +98,14 @@ class FakeSpotify(FakeHttpServer):
             self.access_tokens[token] = kind
         return token
 
-    def user_token(self, expires_in: int = 3600) -> dict:
-        """A token_info as a finished login stores it (what spotipy caches)."""
+    def user_token(self, expires_in: int = 3600, scope: str = READ_SCOPE) -> dict:
+        """A token_info as a finished login stores it (what spotipy caches); `scope` as
+        `login` grants it, SAVE_SCOPE as `login --save` does."""
         refresh = f"fake-refresh-{secrets.token_hex(12)}"
         with self._token_lock:
             self.refresh_tokens.add(refresh)
         return {"access_token": self._mint("user"), "token_type": "Bearer", "expires_in": expires_in,
-                "refresh_token": refresh, "scope": "playlist-read-collaborative playlist-read-private "
-                "user-library-read user-top-read"}
+                "refresh_token": refresh, "scope": scope}
 
     def authorization_code(self) -> str:
         code = f"fake-code-{secrets.token_hex(8)}"
@@ -105,7 +121,7 @@ class FakeSpotify(FakeHttpServer):
     # -- routing ----------------------------------------------------------------------------
     def endpoint(self, request: Request) -> str:
         for pattern, name, _ in _ROUTES:
-            if pattern.match(request.path):
+            if name.startswith(request.method + " ") and pattern.match(request.path):
                 return name
         return f"{request.method} {request.path}"
 
@@ -115,6 +131,9 @@ class FakeSpotify(FakeHttpServer):
         caller = self._caller(request)
         if caller is None:
             return Answer(401, error_body(401, "Invalid access token"))
+        if request.method != "GET":
+            with self._playlists_lock:
+                self.writes.append((request.method, request.path, _json(request.body)))
         for pattern, name, handler in _ROUTES:
             match = pattern.match(request.path)
             if match and name.startswith(request.method + " "):
@@ -177,7 +196,9 @@ class FakeSpotify(FakeHttpServer):
         return Answer(200, self.payload.user)
 
     def _my_playlists(self, request: Request, caller: str) -> Answer:
-        return self._page(request, self.payload.playlists, 50)
+        with self._playlists_lock:
+            created = list(self.created.values())
+        return self._page(request, self.payload.playlists + created, 50)
 
     def _liked(self, request: Request, caller: str) -> Answer:
         return self._page(request, self.payload.saved_tracks, 50)
@@ -189,6 +210,9 @@ class FakeSpotify(FakeHttpServer):
         return self._page(request, self.payload.top_tracks.get(term, []), 50)
 
     def _playlist(self, playlist_id: str) -> dict | None:
+        with self._playlists_lock:
+            if playlist_id in self.created:
+                return self.created[playlist_id]
         return next((p for p in self.payload.playlists if p["id"] == playlist_id), None)
 
     def _playlist_object(self, request: Request, caller: str, id: str) -> Answer:
@@ -205,6 +229,9 @@ class FakeSpotify(FakeHttpServer):
         if self.forbid_unowned_playlists and (caller == "app" or not mine):
             return Answer(403, error_body(403, "Forbidden"))
         entries = self.payload.playlist_items.get(id, [])
+        if id in self.created:
+            with self._playlists_lock:
+                entries = [{"item": {"id": uri.split(":")[-1], "uri": uri, "type": "track"}} for uri in self.held[id]]
         if self.legacy_entries or kind == "tracks":
             entries = [{("track" if k == "item" else k): v for k, v in e.items()} for e in entries]
         return self._page(request, entries, 100)
@@ -261,3 +288,92 @@ class FakeSpotify(FakeHttpServer):
     def _track(self, request: Request, caller: str, id: str) -> Answer:
         track = self.full_tracks().get(id)
         return Answer(200, track) if track else Answer(404, error_body(404, "Resource not found"))
+
+    # -- writing playlists (saving clusters) ----------------------------------------------------
+    def created_playlists(self) -> list[dict]:
+        """The playlists made so far, each with its items as `uris`, in creation order."""
+        with self._playlists_lock:
+            return [{**p, "uris": list(self.held[p["id"]])} for p in self.created.values()]
+
+    def _create_playlist(self, request: Request, caller: str) -> Answer:
+        if caller != "user":
+            return Answer(403, error_body(403, "Forbidden"))
+        body = _json(request.body)
+        name = body.get("name") if isinstance(body, dict) else None
+        description = body.get("description", "") if isinstance(body, dict) else ""
+        if not isinstance(name, str) or not name or len(name) > 100 or len(description or "") > 300:
+            return Answer(400, error_body(400, "Invalid playlist name or description"))
+        with self._playlists_lock:
+            playlist_id = f"savedplaylist{len(self.created) + 1:09d}"
+            playlist = {
+                "id": playlist_id, "name": name, "public": bool(body.get("public", True)), "collaborative": False,
+                # Spotify answers descriptions with HTML entities for some characters.
+                "description": html.escape(description or ""),
+                "owner": {"id": self.payload.user.get("id"), "display_name": self.payload.user.get("display_name"),
+                          "type": "user"},
+                "type": "playlist", "uri": f"spotify:playlist:{playlist_id}", "snapshot_id": "snapshot-1",
+                "external_urls": {"spotify": f"https://open.spotify.com/playlist/{playlist_id}"},
+                "items": {"total": 0},
+            }
+            self.created[playlist_id] = playlist
+            self.held[playlist_id] = []
+        return Answer(201, playlist)
+
+    def _refuse_user_playlists(self, request: Request, caller: str, id: str) -> Answer:
+        return Answer(403, error_body(403, "Forbidden: development mode apps create playlists with POST /me/playlists"))
+
+    def _writable(self, playlist_id: str) -> Answer | None:
+        if playlist_id in self.created:
+            return None
+        if any(p["id"] == playlist_id for p in self.payload.playlists):
+            return Answer(403, error_body(403, "Forbidden"))
+        return Answer(404, error_body(404, "Resource not found"))
+
+    def _uris(self, request: Request) -> list[str] | Answer:
+        body = _json(request.body)
+        uris = body.get("uris") if isinstance(body, dict) else None
+        if (not isinstance(uris, list) or len(uris) > MAX_ITEMS_PER_WRITE
+                or not all(isinstance(u, str) and u.startswith("spotify:track:") for u in uris)):
+            return Answer(400, error_body(400, f'Expected {{"uris": [...]}} with at most {MAX_ITEMS_PER_WRITE} track URIs'))
+        return uris
+
+    def _replace_items(self, request: Request, caller: str, id: str) -> Answer:
+        uris = self._uris(request)
+        with self._playlists_lock:
+            refused = self._writable(id) or (uris if isinstance(uris, Answer) else None)
+            if refused:
+                return refused
+            self.held[id] = list(uris)
+            self.created[id]["items"] = {"total": len(uris)}
+        return Answer(200, {"snapshot_id": f"snapshot-{len(self.writes)}"})
+
+    def _add_items(self, request: Request, caller: str, id: str) -> Answer:
+        uris = self._uris(request)
+        with self._playlists_lock:
+            refused = self._writable(id) or (uris if isinstance(uris, Answer) else None)
+            if refused:
+                return refused
+            self.held[id].extend(uris)
+            self.created[id]["items"] = {"total": len(self.held[id])}
+        return Answer(201, {"snapshot_id": f"snapshot-{len(self.writes)}"})
+
+    def _change_details(self, request: Request, caller: str, id: str) -> Answer:
+        body = _json(request.body)
+        with self._playlists_lock:
+            refused = self._writable(id)
+            if refused:
+                return refused
+            if not isinstance(body, dict):
+                return Answer(400, error_body(400, "Expected a JSON object"))
+            playlist = self.created[id]
+            for key in ("name", "public", "description"):
+                if key in body:
+                    playlist[key] = html.escape(body[key]) if key == "description" else body[key]
+        return Answer(200, {})
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body or b"null")
+    except ValueError:
+        return None
