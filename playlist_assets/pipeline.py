@@ -18,7 +18,7 @@ import dagster as dg
 
 from playlist_assets import owned_runs, parallel, quality, queries, tables
 from playlist_assets.assets.automation import playlist_reports, refresh_library, reports_index_job
-from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, range_tags
+from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, keys_by_id, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.assets.resources import WORKER_MODULES
@@ -171,18 +171,20 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
     summary.run_ids.append(run(refresh_library).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.refused = _refused_files(conn)
-        current = set(queries.playlist_ids(conn))
+        key_of = keys_by_id(queries.all_playlists(conn).iter_rows())
+        current = set(key_of)
         wanted = current
         if changed_only:
-            wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance)))
+            wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance, key_of)))
             # A run killed while writing reports left files that differ from their lineage.
             wanted |= set(quality.reports_unlike_their_lineage(conn, settings.reports))
-    keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current]
+    current_keys = set(key_of.values())
+    keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current_keys]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)
     if parallel.worker_count(settings.workers, summary.rebuilt) > 1:
         pool.start()
-    for first, last in contiguous_stretches(keys, wanted):
+    for first, last in contiguous_stretches(keys, {key_of[p] for p in wanted & current}):
         summary.run_ids.append(run(playlist_reports, range_tags(first, last)).run_id)
     summary.run_ids.append(run(reports_index_job).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:

@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 
 from playlist_assets.assets.automation import playlists_follow_the_library
-from playlist_assets.assets.partitions import PLAYLISTS
+from playlist_assets.assets.partitions import PLAYLISTS, partition_key
 from playlist_assets.definitions import ASSETS, resources_for
 from playlist_assets.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
@@ -17,6 +17,11 @@ def evaluate(instance, settings) -> dg.SensorResult:
     needed = {k: v for k, v in resources_for(settings).items() if k in ("warehouse_db", "reports")}
     context = dg.build_sensor_context(instance=instance, resources=needed)
     return playlists_follow_the_library(context)
+
+
+def as_ids(keys: list[str]) -> set[str]:
+    """The playlist ids of partition keys (the name's slug, "-", the id)."""
+    return {key.split("-", 1)[1] for key in keys}
 
 
 def test_only_edited_playlists_are_requested_and_the_index_follows(tmp_path):
@@ -43,11 +48,11 @@ def test_only_edited_playlists_are_requested_and_the_index_follows(tmp_path):
         first = request.tags["dagster/asset_partition_range_start"]
         last = request.tags["dagster/asset_partition_range_end"]
         keys = instance.get_dynamic_partitions(PLAYLISTS.name)
-        built |= set(keys[keys.index(first) : keys.index(last) + 1])
+        built |= as_ids(keys[keys.index(first) : keys.index(last) + 1])
     assert built == changed  # exactly the edited playlists
     # The landing moved their partitions together to the end, so one ranged run builds both.
     assert len(result.run_requests) == 1
-    assert set(instance.get_dynamic_partitions(PLAYLISTS.name)[-2:]) == changed
+    assert as_ids(instance.get_dynamic_partitions(PLAYLISTS.name)[-2:]) == changed
     # The same change is not requested twice once its runs exist (run keys are per snapshot).
     assert len({r.run_key for r in result.run_requests}) == len(result.run_requests)
 
@@ -88,14 +93,14 @@ def test_a_removed_playlist_loses_its_partition_rows_and_files(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     materialize_everything(settings, echo=lambda _: None, instance=instance)
     with duckdb.connect(str(settings.warehouse)) as conn:
-        pid, report = conn.execute(
-            "SELECT playlist_id, report_path FROM analytics.cluster_reports WHERE image_path IS NOT NULL LIMIT 1"
+        pid, name, report = conn.execute(
+            "SELECT playlist_id, playlist_name, report_path FROM analytics.cluster_reports WHERE image_path IS NOT NULL LIMIT 1"
         ).fetchall()[0]
         conn.execute("DELETE FROM raw.playlists WHERE playlist_id = ?", [pid])  # the owner deleted it
     result = evaluate(instance, settings)
     assert [r.job_name for r in result.run_requests] == ["reports_index"]
-    assert result.dynamic_partitions_requests[0].partition_keys == [pid]
-    instance.delete_dynamic_partition(PLAYLISTS.name, pid)
+    assert result.dynamic_partitions_requests[0].partition_keys == [partition_key(pid, name)]
+    instance.delete_dynamic_partition(PLAYLISTS.name, partition_key(pid, name))
     index = dg.materialize(ASSETS, selection=dg.AssetSelection.assets(["reports", "index"]),
                            instance=instance, resources=resources_for(settings))
     assert index.success

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
+from playlist_assets.assets.partitions import partition_key
 from playlist_assets.instance import prepare_instance_folder
 from playlist_assets_tests.e2e_support import (
     REPO_ROOT,
@@ -315,7 +316,7 @@ def test_asset_graph_page_shows_every_stage(page: Page, built_graph: BuiltGraph,
             page.get_by_text(group, exact=True).first.wait_for()
         expand_all_groups(page, shown_when_expanded="playlist_clusters")
         # Names short enough not to be cut with an ellipsis in a graph node.
-        for name in ("playlists", "track_features", "playlist_clusters", "clusters_scatter", "overview", "index"):
+        for name in ("playlists", "track_features", "playlist_clusters", "overview", "index"):
             page.get_by_text(name, exact=True).first.wait_for()
     finally:
         page.screenshot(path=str(tmp_path / "asset_graph.png"))
@@ -333,7 +334,8 @@ def test_report_partition_page_shows_the_rendered_report(page: Page, built_graph
     )
     plain = [(pid, name) for pid, name in names if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ]*", name)]
     assert plain, f"no clustered playlist with a plain, unique name among {names}"
-    partition, name = plain[0]
+    playlist_id, name = plain[0]
+    partition = partition_key(playlist_id, name)
 
     page.goto(f"{built_graph.env.server.url}/assets/reports/overview?view=partitions&partition={partition}")
     try:
@@ -343,3 +345,23 @@ def test_report_partition_page_shows_the_rendered_report(page: Page, built_graph
         page.get_by_role("heading", name="Cluster #1", exact=True).wait_for()
     finally:
         page.screenshot(path=str(tmp_path / "report_partition.png"))
+
+
+@pytest.mark.usefixtures("chromium_executable")
+def test_a_playlist_is_found_by_typing_part_of_its_name_in_the_partition_filter(
+    page: Page, built_graph: BuiltGraph, tmp_path: Path
+) -> None:
+    names = query(built_graph.env.warehouse, "SELECT playlist_id, name FROM raw.playlists ORDER BY playlist_id")
+    word, playlist_id, name = next(
+        (w, pid, n) for pid, n in names for w in n.split() if re.fullmatch(r"[A-Za-z]{5,}", w)
+    )
+    wanted = partition_key(playlist_id, name)
+    others = [partition_key(pid, n) for pid, n in names if word[:4].lower() not in partition_key(pid, n)]
+    page.goto(f"{built_graph.env.server.url}/assets/reports/overview?view=partitions")
+    try:
+        page.get_by_placeholder("Filter by name…").fill(word[:4].lower())
+        # Long keys are shown cut in the middle; the whole key is in the list's own markup.
+        page.get_by_text(wanted, exact=True).first.wait_for(state="attached")
+        assert not [key for key in others if page.get_by_text(key, exact=True).count()]
+    finally:
+        page.screenshot(path=str(tmp_path / "partition_filter.png"))

@@ -11,6 +11,7 @@ import pytest
 from playlist_assets import tables
 from playlist_assets.quality import dead_links
 from playlist_assets.definitions import ASSETS, resources_for
+from playlist_assets.assets.partitions import partition_key
 from playlist_assets.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
@@ -109,7 +110,10 @@ def latest_metadata(instance, key: list[str]) -> dict[str, dict]:
     records = instance.fetch_materializations(dg.AssetKey(key), limit=1000).records
     latest: dict[str, dict] = {}
     for record in sorted(records, key=lambda r: r.storage_id):
-        latest[record.partition_key] = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        # Keyed by playlist_id: a partition key is the name's slug, "-", then the id.
+        latest[record.partition_key.split("-", 1)[1]] = {
+            k: v.value for k, v in record.asset_materialization.metadata.items()
+        }
     return latest
 
 
@@ -158,7 +162,7 @@ def test_rematerializing_one_playlist_replaces_exactly_its_rows(tmp_path):
     result = dg.materialize(
         ASSETS,
         selection=dg.AssetSelection.groups("analytics") | dg.AssetSelection.assets(["analytics", "cluster_reports"]),
-        partition_key=target,
+        partition_key=partition_key(target, query(settings, f"SELECT name FROM raw.playlists WHERE playlist_id = '{target}'")[0][0]),
         instance=instance,
         resources=resources_for(settings),
     )

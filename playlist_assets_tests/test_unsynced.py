@@ -13,7 +13,7 @@ from dagster._core.loader import LoadingContextForTest
 
 from playlist_assets.assets.automation import PER_PLAYLIST
 from playlist_assets.assets.clusters import playlist_clustering
-from playlist_assets.assets.partitions import PLAYLISTS, range_tags
+from playlist_assets.assets.partitions import PLAYLISTS, keys_by_id, range_tags
 from playlist_assets import queries
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
@@ -35,7 +35,7 @@ def unsynced(instance, settings, assets=ASSETS) -> set[tuple[str, str]]:
     for key in PER_PLAYLIST.resolve(graph):
         for playlist in instance.get_dynamic_partitions(PLAYLISTS.name):
             if resolver.get_status(key, playlist) != StaleStatus.FRESH:
-                found.add((key.to_user_string(), playlist))
+                found.add((key.to_user_string(), playlist_id(playlist)))
     return found
 
 
@@ -53,8 +53,18 @@ def requested_playlists(instance, settings) -> set[str]:
         if "dagster/asset_partition_range_start" in request.tags:
             first = order.index(request.tags["dagster/asset_partition_range_start"])
             last = order.index(request.tags["dagster/asset_partition_range_end"])
-            found.update(order[first : last + 1])
+            found.update(playlist_id(key) for key in order[first : last + 1])
     return found
+
+
+def playlist_id(key: str) -> str:
+    return key.split("-", 1)[1]  # a partition key: the name's slug, "-", the playlist id
+
+
+def keys(settings) -> dict[str, str]:
+    """playlist_id -> partition key, from the warehouse."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        return keys_by_id(conn.execute("SELECT playlist_id, name FROM raw.playlists").fetchall())
 
 
 def snapshot_observations(instance) -> int:
@@ -90,11 +100,11 @@ def test_editing_one_playlist_makes_exactly_its_partitions_unsynced(tmp_path):
     assert snapshot_observations(instance) == 9
     # The sensor asks for the same playlist the UI shows as unsynced.
     requested = {r.tags["dagster/asset_partition_range_start"] for r in evaluate(instance, edited).run_requests}
-    assert requested == {changed}
+    assert requested == {keys(settings)[changed]}
 
     # Materializing the unsynced partitions (one ranged run) brings everything back in sync.
     rebuilt = dg.materialize(ASSETS, selection=PER_PLAYLIST, instance=instance, resources=resources_for(edited),
-                             tags=range_tags(changed, changed))
+                             tags=range_tags(keys(settings)[changed], keys(settings)[changed]))
     assert rebuilt.success
     assert unsynced(instance, settings) == set()
 
@@ -110,10 +120,10 @@ def test_editing_one_playlist_makes_exactly_its_partitions_unsynced(tmp_path):
     # Their snapshots did not change, yet the sensor and `--changed-only` rebuild exactly them.
     assert requested_playlists(instance, edited) == set(holders)
     with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
-        assert set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance))) == set(holders)
+        assert set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance, keys(settings)))) == set(holders)
     for holder in holders:
         assert dg.materialize(ASSETS, selection=PER_PLAYLIST, instance=instance, resources=resources_for(edited),
-                              tags=range_tags(holder, holder)).success
+                              tags=range_tags(keys(settings)[holder], keys(settings)[holder])).success
     assert unsynced(instance, settings) == set()
     assert requested_playlists(instance, edited) == set()
 
@@ -122,5 +132,5 @@ def test_editing_one_playlist_makes_exactly_its_partitions_unsynced(tmp_path):
     assets = [bumped if a is playlist_clustering else a for a in ASSETS]
     clustering_keys = {spec.key.to_user_string() for spec in playlist_clustering.specs}
     assert {(k, p) for k, p in unsynced(instance, settings, assets) if k in clustering_keys} == {
-        (k, p) for k in clustering_keys for p in playlists
+        (k, playlist_id(p)) for k in clustering_keys for p in playlists
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from playlist_assets import quality, queries
-from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, range_tags
+from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, keys_by_id, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.assets.snapshots import recorded_versions
@@ -68,7 +68,8 @@ def playlists_follow_the_library(
             if not queries.raw_tables_exist(conn):
                 return dg.SkipReason("No library landed yet: materialize the raw group first.")
             snapshots = queries.playlist_snapshots(conn)
-            versions = recorded_versions(context.instance)
+            key_of = keys_by_id(queries.all_playlists(conn).iter_rows())
+            versions = recorded_versions(context.instance, key_of)
             stale = queries.playlists_needing_reports(conn, CODE_VERSION, versions)
             # Files a killed run left unlike their lineage: rebuilt, keyed by what is on disk now.
             unlike = quality.reports_unlike_their_lineage(conn, Path(reports.path))
@@ -80,15 +81,16 @@ def playlists_follow_the_library(
         return dg.SkipReason("The warehouse is busy (a run is writing); trying again shortly.")
 
     known = context.instance.get_dynamic_partitions(PLAYLISTS.name)
-    new = sorted(set(snapshots) - set(known))
-    gone = sorted(set(known) - set(snapshots))
+    id_of = {key: playlist_id for playlist_id, key in key_of.items()}
+    new = sorted(set(id_of) - set(known))
+    gone = sorted(set(known) - set(id_of))
     # One run per contiguous stretch of stale partitions (a single-run backfill), not one run
     # per playlist: a fresh library of a thousand playlists is one run, not a thousand.
-    ordered = [k for k in known if k in snapshots] + new
+    ordered = [k for k in known if k in id_of] + new
     requests = []
     stale = sorted(set(stale) | set(unlike))
-    for first, last in contiguous_stretches(ordered, set(stale)):
-        chosen = ordered[ordered.index(first) : ordered.index(last) + 1]
+    for first, last in contiguous_stretches(ordered, {key_of[p] for p in stale}):
+        chosen = [id_of[k] for k in ordered[ordered.index(first) : ordered.index(last) + 1]]
         # The run key ties the request to the snapshots and contents it builds, and a repair to
         # the run whose files it replaces: a change is never built twice, a failed repair not
         # retried for ever.

@@ -6,7 +6,7 @@ import dagster as dg
 from playlist_assets import analysis, quality, queries, tables, warehouse
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata, table_spec
-from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
+from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL, playlists_of_run
 from playlist_assets.assets.resources import WarehouseResource
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
@@ -61,10 +61,11 @@ def playlist_clustering(
     All playlists of the run are read in one query and written in one transaction that
     replaces exactly their rows, so re-running one playlist touches nothing else.
     """
-    keys = list(context.partition_keys)
     # The warehouse is not held while clustering: SQL users and other runs can use it.
     with warehouse_db.connect() as conn:
-        inputs = queries.clustering_inputs(conn, keys)
+        run = playlists_of_run(context.partition_keys, queries.all_playlists(conn).iter_rows())
+        ids = list(run.values())
+        inputs = queries.clustering_inputs(conn, ids)
     result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers)
     with warehouse_db.connect() as conn:
         frames = {
@@ -73,18 +74,21 @@ def playlist_clustering(
             tables.ANALYTICS_PLAYLIST_CLUSTERINGS: result.playlist_clusterings,
             tables.ANALYTICS_UNCLUSTERED_ENTRIES: result.unclustered_entries,
         }
-        warehouse.replace_partitions(conn, frames, keys, log=context.log.info)
-        accounted = quality.entries_accounted_for(conn, keys)
-        separated = quality.clustering_quality(conn, keys)
+        warehouse.replace_partitions(conn, frames, ids, log=context.log.info)
+        accounted = quality.entries_accounted_for(conn, ids)
+        separated = quality.clustering_quality(conn, ids)
 
     summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
     names = dict(inputs.playlists.select("playlist_id", "name").iter_rows())
-    # Every partition's metadata starts with its playlist's name: the keys are opaque ids.
+    key_of = {playlist_id: key for key, playlist_id in run.items()}
+    # Every partition's metadata starts with its playlist's name, as the name is in the UI's lists.
     per_partition: dict[tuple[dg.AssetKey, str], dict] = {
-        (dg.AssetKey([t.schema, t.name]), key): {"playlist": names.get(key) or ""} for t in CLUSTER_TABLES for key in keys
+        (dg.AssetKey([t.schema, t.name]), key): {"playlist": names.get(pid) or ""}
+        for t in CLUSTER_TABLES
+        for key, pid in run.items()
     }
     for row in result.playlist_clusterings.iter_rows(named=True):
-        per_partition[(summary_key, row["playlist_id"])] |= {
+        per_partition[(summary_key, key_of[row["playlist_id"]])] |= {
             "clustered": row["clustered"],
             "k": row["k"],
             "silhouette": row["silhouette"] if row["silhouette"] is not None else float("nan"),
@@ -98,10 +102,10 @@ def playlist_clustering(
         # Row counts are per playlist: in a run over many partitions each one shows its own.
         counts = dict(frame.group_by("playlist_id").len().iter_rows())
         asset_key = dg.AssetKey([table.schema, table.name])
-        for key in keys:
-            per_partition[(asset_key, key)]["dagster/row_count"] = counts.get(key, 0)
+        for key, playlist_id in run.items():
+            per_partition[(asset_key, key)]["dagster/row_count"] = counts.get(playlist_id, 0)
             per_partition[(asset_key, key)]["row_count_counts"] = "this playlist's rows (the table holds every playlist's)"
-            per_partition[(asset_key, key)]["playlists_in_run"] = len(keys)
+            per_partition[(asset_key, key)]["playlists_in_run"] = len(run)
     add_partition_metadata(context, per_partition)
     for table in frames:
         # No run-wide metadata: Dagster would show it before each playlist's own, name first.

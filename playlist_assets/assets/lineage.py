@@ -8,11 +8,19 @@ import polars as pl
 
 from playlist_assets import files, queries, tables, warehouse
 from playlist_assets.assets.metadata import add_partition_metadata, table_spec
-from playlist_assets.assets.partitions import INDEX_CODE_VERSION, LINEAGE_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL
+from playlist_assets.assets.partitions import (
+    INDEX_CODE_VERSION,
+    LINEAGE_CODE_VERSION,
+    PLAYLISTS,
+    WAREHOUSE_POOL,
+    keys_by_id,
+    playlists_of_run,
+)
 from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYLIST, SCATTER_KEY, slugs_of_library
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.reporting.markdown import render_index
+from playlist_assets.reporting.slugs import assign_slugs
 from playlist_assets.reporting.model import IndexEntry, RefusedFile
 from playlist_assets.reporting.paths import report_path, scatter_path
 from playlist_assets.reporting.track_lists import FILE_GLOB as TRACK_LISTS
@@ -43,12 +51,15 @@ def cluster_reports(
     context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource
 ):
     """Lineage of each report: files and their hashes, snapshot, features, code version and run."""
-    keys = list(context.partition_keys)
     root = Path(reports.path)
     now = datetime.now(timezone.utc)
-    versions = recorded_versions(context.instance)
     with warehouse_db.connect() as conn:
-        slugs = slugs_of_library(conn)
+        playlists = queries.all_playlists(conn).rows()
+        run = playlists_of_run(context.partition_keys, playlists)
+        keys = list(run.values())  # playlist ids, as the warehouse keys them
+        key_of = {pid: key for key, pid in run.items()}
+        versions = recorded_versions(context.instance, keys_by_id(playlists))
+        slugs = assign_slugs(playlists)
         ids = [sorted(keys)]
         summary = warehouse.read_frame(
             conn,
@@ -94,7 +105,7 @@ def cluster_reports(
     add_partition_metadata(
         context,
         {
-            (dg.AssetKey([LINEAGE.schema, LINEAGE.name]), r["playlist_id"]): {
+            (dg.AssetKey([LINEAGE.schema, LINEAGE.name]), key_of[r["playlist_id"]]): {
                 "playlist": r["playlist_name"] or "",
                 "dagster/row_count": 1,
                 "row_count_counts": "this playlist's row (the table holds every playlist's)",

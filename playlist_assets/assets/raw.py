@@ -8,7 +8,7 @@ import dagster as dg
 from playlist_assets import quality, queries, tables, warehouse
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import table_spec, table_written
-from playlist_assets.assets.partitions import PLAYLISTS, RAW_CODE_VERSION, WAREHOUSE_POOL
+from playlist_assets.assets.partitions import PLAYLISTS, RAW_CODE_VERSION, WAREHOUSE_POOL, keys_by_id
 from playlist_assets.assets.resources import LibrarySource, WarehouseResource
 from playlist_assets.sources.errors import SourceError
 
@@ -73,13 +73,14 @@ def raw_library(
 
     # Partitions follow the library here, so nobody has to add or remove keys by hand; the
     # reports of removed playlists are dropped when the index is rebuilt.
-    ids = library.playlists["playlist_id"].to_list()
+    wanted = list(keys_by_id(library.playlists.select("playlist_id", "name").iter_rows()).values())
     known = context.instance.get_dynamic_partitions(PLAYLISTS.name)
-    new = [i for i in ids if i not in set(known)]
+    new = [key for key in wanted if key not in set(known)]
     if new:
         context.instance.add_dynamic_partitions(PLAYLISTS.name, new)
         context.log.info(f"Added {len(new)} playlist partition(s).")
-    for gone in set(known) - set(ids):
+    # A removed or renamed playlist: its old key goes (a renamed one has just got its new key).
+    for gone in sorted(set(known) - set(wanted)):
         context.instance.delete_dynamic_partition(PLAYLISTS.name, gone)
 
     for table, frame in frames.items():

@@ -10,7 +10,7 @@ import playlist_assets
 from playlist_assets import files, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata
-from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION
+from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION, playlists_of_run
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
@@ -42,11 +42,15 @@ def slugs_of_library(conn) -> dict[str, str]:
     return assign_slugs(queries.all_playlists(conn).rows())
 
 
-def _reports(warehouse_db: WarehouseResource, keys: list[str]):
+def _reports(warehouse_db: WarehouseResource, partition_keys) -> tuple[list, dict[str, str]]:
+    """The run's reports (with their scatter inputs), and each one's partition key by playlist_id."""
     with warehouse_db.connect() as conn:
-        inputs = queries.report_inputs(conn, keys)
-        slugs = slugs_of_library(conn)
-    return report_data.build_reports(inputs, slugs, CODE_VERSION)
+        playlists = queries.all_playlists(conn).rows()
+        run = playlists_of_run(partition_keys, playlists)
+        inputs = queries.report_inputs(conn, list(run.values()))
+    # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
+    slugs = assign_slugs(playlists)
+    return report_data.build_reports(inputs, slugs, CODE_VERSION), {pid: key for key, pid in run.items()}
 
 
 @dg.asset(
@@ -68,7 +72,7 @@ def clusters_scatter(
     Written to reports/images/playlists/<slug>/clusters/clusters_scatter.png.
     """
     root = Path(reports.path)
-    built = _reports(warehouse_db, list(context.partition_keys))
+    built, key_of = _reports(warehouse_db, context.partition_keys)
     plotted = [scatter for _, scatter in built if scatter is not None]
     drawn = iter(workers.map(previews.render_scatter_with_preview, plotted))
     per_partition = {}
@@ -76,7 +80,7 @@ def clusters_scatter(
         path = root / scatter_path(report.slug)
         if scatter is None:
             path.unlink(missing_ok=True)  # an old plot must not outlive its clusters
-            per_partition[(SCATTER_KEY, report.playlist_id)] = {
+            per_partition[(SCATTER_KEY, key_of[report.playlist_id])] = {
                 "playlist": report.name,
                 "written": False,
                 "reason": report.unclustered_reason or "",
@@ -85,7 +89,7 @@ def clusters_scatter(
         png, preview = next(drawn)
         previews.remember(png, preview)
         files.write_atomic(path, png)
-        per_partition[(SCATTER_KEY, report.playlist_id)] = {
+        per_partition[(SCATTER_KEY, key_of[report.playlist_id])] = {
             "playlist": report.name,
             "written": True,
             "path": dg.MetadataValue.path(str(path)),
@@ -123,7 +127,8 @@ def overview(
     """
     root = Path(reports.path)
     written, per_partition = [], {}
-    built = [report for report, _ in _reports(warehouse_db, list(context.partition_keys))]
+    reports_and_plots, key_of = _reports(warehouse_db, context.partition_keys)
+    built = [report for report, _ in reports_and_plots]
     for report, text in zip(built, workers.map(render_report, built)):
         _write_track_lists(root, report)  # before the report that links to them
         path = root / report_path(report.slug)
@@ -132,7 +137,7 @@ def overview(
         png = root / scatter_path(report.slug)
         # The partition page tells where the report came from without opening another asset:
         # the playlist first, then its provenance, then both files' hashes (as in the lineage).
-        per_partition[(OVERVIEW_KEY, report.playlist_id)] = {
+        per_partition[(OVERVIEW_KEY, key_of[report.playlist_id])] = {
             "playlist": report.name,
             **{label.lower().replace(" ", "_"): value for label, value in report.provenance},
             "report_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),

@@ -4,6 +4,8 @@ Depending on the library-wide tables would tie every playlist partition to every
 depending on this asset's partition of the same key ties each one to its own playlist.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
 # The event tag Dagster reads a data version from; observations of a partitioned observable
 # asset (DataVersionsByPartition) and the REST API's `data_version` field are recorded with it.
@@ -11,7 +13,7 @@ from dagster._core.definitions.data_version import DATA_VERSION_TAG
 from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
 
 from playlist_assets import queries, tables
-from playlist_assets.assets.partitions import PLAYLISTS, SNAPSHOT_CODE_VERSION
+from playlist_assets.assets.partitions import PLAYLISTS, SNAPSHOT_CODE_VERSION, keys_by_id
 
 # Everything the per-playlist assets read; see queries.playlist_versions.
 SNAPSHOT_SOURCES = [
@@ -49,32 +51,38 @@ PLAYLIST_SNAPSHOTS = dg.AssetSpec(
 )
 
 
-def recorded_versions(instance: dg.DagsterInstance) -> dict[str, str]:
-    """The latest recorded version of each playlist partition (none before its first refresh)."""
+def recorded_versions(instance: dg.DagsterInstance, keys: Mapping[str, str]) -> dict[str, str]:
+    """The latest recorded version of each playlist (none before its first refresh), by
+    playlist_id; `keys` maps each playlist_id to its partition key (partitions.keys_by_id)."""
     # One query for the latest version of every partition, instead of one per playlist.
     tags = instance.event_log_storage.get_latest_tags_by_partition(
         PLAYLIST_SNAPSHOTS.key, dg.DagsterEventType.ASSET_OBSERVATION, [DATA_VERSION_TAG]
     )
-    return {partition: t[DATA_VERSION_TAG] for partition, t in tags.items() if DATA_VERSION_TAG in t}
+    return {
+        playlist_id: tags[key][DATA_VERSION_TAG]
+        for playlist_id, key in keys.items()
+        if DATA_VERSION_TAG in tags.get(key, {})
+    }
 
 
 def record_changed_versions(context: dg.AssetExecutionContext, conn) -> int:
     """Observe the playlists whose version differs from the last one recorded; return how many."""
     versions = queries.playlist_versions(conn, SNAPSHOT_CODE_VERSION)
-    recorded = recorded_versions(context.instance)
+    keys = keys_by_id(queries.all_playlists(conn).iter_rows())
+    recorded = recorded_versions(context.instance, keys)
     partitions = set(context.instance.get_dynamic_partitions(PLAYLISTS.name))
     changed = [
         playlist_id
         for playlist_id, version in versions.items()
-        if playlist_id in partitions and recorded.get(playlist_id) != version
+        if keys.get(playlist_id) in partitions and recorded.get(playlist_id) != version
     ]
-    move_to_end(context.instance, [p for p in changed if p in recorded])
+    move_to_end(context.instance, [keys[p] for p in changed if p in recorded])
     _log_as_one_batch(
         context,
         [
             dg.AssetObservation(
                 asset_key=PLAYLIST_SNAPSHOTS.key,
-                partition=playlist_id,
+                partition=keys[playlist_id],
                 tags={DATA_VERSION_TAG: versions[playlist_id]},
             )
             for playlist_id in changed
@@ -83,7 +91,7 @@ def record_changed_versions(context: dg.AssetExecutionContext, conn) -> int:
     return len(changed)
 
 
-def move_to_end(instance: dg.DagsterInstance, playlist_ids: list[str]) -> None:
+def move_to_end(instance: dg.DagsterInstance, partition_keys: list[str]) -> None:
     """Move the partitions of changed playlists after all others, keeping their order.
 
     Dagster runs a set of partitions in one run only if they are a contiguous range, so five
@@ -93,7 +101,7 @@ def move_to_end(instance: dg.DagsterInstance, playlist_ids: list[str]) -> None:
     deleting and adding the key again loses nothing. Already one stretch at the end: no change.
     """
     order = instance.get_dynamic_partitions(PLAYLISTS.name)
-    moving = set(playlist_ids)
+    moving = set(partition_keys)
     tail = order[len(order) - len(moving):] if moving else []
     if set(tail) == moving:
         return
