@@ -46,6 +46,10 @@ def build_definitions(settings: Settings, workers: WorkerPool | None = None) -> 
         schedules=[daily_refresh],
         sensors=[playlists_follow_the_library],
         resources=resources_for(settings, workers),
+        # Every job runs its steps in the run's own process: a process per step re-imported
+        # Dagster and the project for each (seconds a step), and per-playlist work already
+        # spreads over the cores through the worker pool.
+        executor=dg.in_process_executor,
     )
 
 

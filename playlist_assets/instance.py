@@ -36,13 +36,18 @@ event_log_storage:
 )
 # The daemon frees the writer slot of a run that ended without releasing it (a run process
 # that crashed), and fails runs that never started; the command line settles the runs it
-# started itself (owned_runs.py).
+# started itself (owned_runs.py). Queued runs start within a second, not five.
 TEMPLATE = (
     WITH_EVENT_LOG_TEMPLATE
     + """\
 run_monitoring:
   enabled: true
   free_slots_after_run_end_seconds: 5
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 """
 )
 

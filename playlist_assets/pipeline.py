@@ -5,7 +5,8 @@ feature table: playlist partitions exist only once the library has landed); `pla
 over as few ranged runs as possible (one for the whole library, or with `changed_only` one per
 contiguous stretch of playlists whose snapshot, contents or code changed: usually one, since the
 library refresh moves the partitions of changed playlists to the end, see
-snapshots.move_to_end); then `reports_index` (the index and the SQL views).
+snapshots.move_to_end), each ending with the index and the SQL views; `reports_index` alone
+when no playlist needs a new report (it still drops the reports of removed playlists).
 """
 
 from __future__ import annotations
@@ -184,9 +185,11 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
     summary.rebuilt = len(wanted & current)
     if parallel.worker_count(settings.workers, summary.rebuilt) > 1:
         pool.start()
-    for first, last in contiguous_stretches(keys, {key_of[p] for p in wanted & current}):
+    stretches = contiguous_stretches(keys, {key_of[p] for p in wanted & current})
+    for first, last in stretches:  # each run ends with the index and the views
         summary.run_ids.append(run(playlist_reports, range_tags(first, last)).run_id)
-    summary.run_ids.append(run(reports_index_job).run_id)
+    if not stretches:  # nothing to rebuild: the index still drops removed playlists
+        summary.run_ids.append(run(reports_index_job).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
         summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary

@@ -213,4 +213,4 @@ def test_a_report_partition_shows_its_lineage_with_the_playlist_name_first(demo_
 def test_the_command_line_runs_the_jobs_the_ui_shows(demo_build):
     _, instance, summary = demo_build
     runs = {run.run_id: run.job_name for run in instance.get_runs()}
-    assert [runs[run_id] for run_id in summary.run_ids] == ["refresh_library", "playlist_reports", "reports_index"]
+    assert [runs[run_id] for run_id in summary.run_ids] == ["refresh_library", "playlist_reports"]
