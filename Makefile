@@ -11,7 +11,7 @@ FONT_PACKAGES := fonts-noto-cjk fonts-symbola
 E2E_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test dev bench fonts e2e-deps e2e clean
+.PHONY: demo test dev bench fonts e2e-deps postgres-deps e2e clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ fonts:  ## install the fonts that draw Chinese, Japanese, Korean and emoji names
 e2e-deps:  ## install Debian's Chromium for the end-to-end browser tests
 	$(SUDO) apt-get update -qq
 	$(SUDO) apt-get install -y -qq --no-install-recommends $(E2E_PACKAGES)
+
+postgres-deps:  ## install Debian's PostgreSQL server for the test of deploy/dagster.yaml (test_postgres.py)
+	$(SUDO) apt-get update -qq
+	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql
 
 e2e: $(INSTALLED)  ## only the end-to-end tests (a real `dagster dev` and a real browser)
 	$(BIN)/python -m pytest -m e2e
