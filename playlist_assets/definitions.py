@@ -14,6 +14,7 @@ from playlist_assets.assets.automation import (
     reports_index_job,
 )
 from playlist_assets.assets.clusters import playlist_clustering
+from playlist_assets.assets.feature_pages import track_features_pages
 from playlist_assets.assets.features import track_features
 from playlist_assets.assets.raw import raw_library
 from playlist_assets.assets.lineage import cluster_reports, reports_index
@@ -25,7 +26,7 @@ from playlist_assets.assets.resources import LibrarySource, ReportsResource, War
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.settings import Settings
 
-ASSETS = [raw_library, track_features, PLAYLIST_SNAPSHOTS, playlist_clustering, clusters_scatter, overview, cluster_reports, reports_index, warehouse_views]
+ASSETS = [raw_library, track_features, PLAYLIST_SNAPSHOTS, playlist_clustering, clusters_scatter, track_features_pages, overview, cluster_reports, reports_index, warehouse_views]
 
 
 def resources_for(settings: Settings, workers: WorkerPool | None = None) -> dict:

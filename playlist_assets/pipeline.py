@@ -35,6 +35,7 @@ STAGES = {
     "track_features": "features.track_features",
     "playlist_clustering": "cluster every playlist",
     "reports__clusters_scatter": "scatter plots (PNG)",
+    "reports__track_features": "Track Features pages (Markdown, PNG)",
     "reports__overview": "reports (Markdown)",
     "cluster_reports": "lineage (analytics.cluster_reports)",
     "reports__index": "index (reports/README.md)",
@@ -86,7 +87,7 @@ class Summary:
                 f"Done in {seconds:.1f} s: {self.playlists} playlists ({self.rebuilt} rebuilt), "
                 f"{self.clustered} with clusters.",
                 *refused,
-                f"  Reports:   {s.reports / 'README.md'} (one overview.md and clusters_scatter.png per playlist)",
+                f"  Reports:   {s.reports / 'README.md'} (per playlist: overview.md, clusters_scatter.png, track_features.md and its PNG)",
                 f"  Warehouse: {s.warehouse}",
                 f"  Runs:      {', '.join(self.run_ids)} in {s.dagster_home}",
                 "  Open the UI on the same run history:  make dev   (then http://127.0.0.1:3000)",

@@ -228,18 +228,32 @@ def clustering_quality(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str])
     )
 
 
+# (path, SHA-256) columns of the files a lineage row names; the report's path is never null.
+_LINEAGE_FILES = (
+    ("report_path", "report_sha256"),
+    ("image_path", "image_sha256"),
+    ("features_page_path", "features_page_sha256"),
+    ("features_image_path", "features_image_sha256"),
+)
+
+
 def reports_unlike_their_lineage(conn: duckdb.DuckDBPyConnection, root: Path) -> dict[str, str]:
-    """Playlists whose report or plot on disk is missing, or is not the file their lineage
-    recorded (a run killed while writing leaves some files new and some old), each with the
-    run that wrote that lineage."""
-    if existing_columns(conn, LINEAGE) is None:
+    """Playlists whose report, plot or Track Features files on disk are missing, or are not the
+    files their lineage recorded (a run killed while writing leaves some files new and some old),
+    each with the run that wrote that lineage."""
+    present = existing_columns(conn, LINEAGE)
+    if present is None:
         return {}
-    rows = conn.execute(
-        f"SELECT playlist_id, run_id, report_path, report_sha256, image_path, image_sha256 "
-        f"FROM {LINEAGE.qualified_name} ORDER BY playlist_id"
-    ).fetchall()
-    return {
-        playlist_id: run_id
-        for playlist_id, run_id, md, md_sha, png, png_sha in rows
-        if sha256_of(root / md) != md_sha or (png is not None and sha256_of(root / png) != png_sha)
-    }
+    # A lineage table written before the Track Features page has no columns for it.
+    pairs = [(path, sha) for path, sha in _LINEAGE_FILES if path in present]
+    columns = ", ".join(f"{path}, {sha}" for path, sha in pairs)
+    rows = conn.execute(f"SELECT playlist_id, run_id, {columns} FROM {LINEAGE.qualified_name} ORDER BY playlist_id").fetchall()
+    unlike = {}
+    for playlist_id, run_id, *named in rows:
+        files = list(zip(named[0::2], named[1::2]))
+        md, md_sha = files[0]
+        if sha256_of(root / md) != md_sha or any(
+            path is not None and sha256_of(root / path) != sha for path, sha in files[1:]
+        ):
+            unlike[playlist_id] = run_id
+    return unlike

@@ -251,3 +251,41 @@ def playlist_versions(conn: duckdb.DuckDBPyConnection, salt: str) -> dict[str, s
         playlist_id: hashlib.sha256(f"{salt}|{digest}|{slugs[playlist_id]}|{has_score}".encode()).hexdigest()
         for playlist_id, digest in sorted(content.items())
     }
+
+
+def library_track_features(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """features.track_features whole: the library every Track Features page compares with.
+    Read once per run, whatever the number of playlists in it."""
+    return read_frame(conn, f"SELECT * FROM {tables.FEATURES_TRACK_FEATURES.qualified_name} ORDER BY track_id")
+
+
+def track_feature_rows(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> pl.DataFrame:
+    """The distinct playable tracks of each playlist (as the clustering counts them), with what
+    the Track Features tables show: name, album, art, artists, liked. Their feature values come
+    from `library_track_features`, so the feature table is read only once."""
+    return read_frame(
+        conn,
+        f"""
+        WITH wanted AS (
+            SELECT DISTINCT playlist_id, track_id FROM raw.playlist_tracks
+            WHERE playlist_id IN {_IDS} AND item_kind = 'track' AND track_id IS NOT NULL
+              AND coalesce(is_playable, TRUE)
+        ),
+        credits AS (
+            SELECT ta.track_id,
+                   list(a.name ORDER BY ta.position) AS artist_names,
+                   list(ta.artist_id ORDER BY ta.position) AS artist_ids
+            FROM raw.track_artists ta LEFT JOIN raw.artists a USING (artist_id)
+            WHERE ta.track_id IN (SELECT track_id FROM wanted)
+            GROUP BY ta.track_id
+        )
+        SELECT w.playlist_id, w.track_id, t.name, al.name AS album, al.image_url,
+               c.artist_names, c.artist_ids, lt.track_id IS NOT NULL AS liked
+        FROM wanted w JOIN raw.tracks t USING (track_id)
+        LEFT JOIN raw.albums al USING (album_id)
+        LEFT JOIN credits c USING (track_id)
+        LEFT JOIN raw.liked_tracks lt USING (track_id)
+        ORDER BY w.playlist_id, w.track_id
+        """,
+        [sorted(playlist_ids)],
+    )

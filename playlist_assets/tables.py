@@ -315,6 +315,13 @@ ANALYTICS_CLUSTER_REPORTS = Table(
         Column("image_path", S, "PNG path, relative to the reports folder (null when not clustered)."),
         Column("report_sha256", S, "SHA-256 of the Markdown file."),
         Column("image_sha256", S, "SHA-256 of the PNG file."),
+        Column("features_page_path", S, "Track Features page (Markdown) path, relative to the reports folder."),
+        Column("features_page_sha256", S, "SHA-256 of the Track Features page."),
+        Column(
+            "features_image_path", S,
+            "Track Features histograms (PNG) path, relative to the reports folder (null when there is nothing to plot).",
+        ),
+        Column("features_image_sha256", S, "SHA-256 of the Track Features PNG."),
         Column("snapshot_id", S, "Playlist snapshot the report describes."),
         Column(
             "playlist_version", S,
@@ -359,6 +366,7 @@ ANALYTICS_TABLES: tuple[Table, ...] = (
     ANALYTICS_UNCLUSTERED_ENTRIES,
     ANALYTICS_CLUSTER_REPORTS,
 )
+
 # Not partitioned and not in ANALYTICS_TABLES: rebuilding a playlist (or dropping one that left
 # the library) replaces those tables' rows, and must never forget a playlist that exists in the
 # user's Spotify account, or the next save would make it a second time.

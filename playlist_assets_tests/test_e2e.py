@@ -182,6 +182,7 @@ def test_graph_is_split_into_the_three_launches_the_readme_describes(built_graph
         "analytics/unclustered_entries",
         "reports/clusters_scatter",
         "reports/overview",
+        "reports/track_features",
         "analytics/cluster_reports",
     }
     assert {k for k, n in keys.items() if not n.partitioned and n.group not in FIRST_GROUPS} == {

@@ -187,8 +187,9 @@ def test_hostile_names_look_like_no_link_to_the_link_checker(tmp_path: Path) -> 
     quality = pytest.importorskip("playlist_assets.quality")
     report_file = tmp_path / "playlists" / "retro_kpop" / "clusters" / "overview.md"
     image = tmp_path / "images" / "playlists" / "retro_kpop" / "clusters" / "clusters_scatter.png"
-    for path in (report_file, image):
-        path.parent.mkdir(parents=True)
+    features_page = tmp_path / "playlists" / "retro_kpop" / "track_features.md"  # the report links it
+    for path in (report_file, image, features_page):
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
     assert quality.dead_links(render_report(hostile_report()), report_file, tmp_path) == []
 

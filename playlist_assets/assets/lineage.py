@@ -16,19 +16,28 @@ from playlist_assets.assets.partitions import (
     keys_by_id,
     playlists_of_run,
 )
-from playlist_assets.assets.reports import CODE_VERSION, OVERVIEW_KEY, PER_PLAYLIST, SCATTER_KEY, slugs_of_library
+from playlist_assets.assets.reports import (
+    CODE_VERSION,
+    OVERVIEW_KEY,
+    PER_PLAYLIST,
+    SCATTER_KEY,
+    TRACK_FEATURES_KEY,
+    slugs_of_library,
+)
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.reporting.markdown import render_index
 from playlist_assets.reporting.slugs import assign_slugs
 from playlist_assets.reporting.model import IndexEntry, RefusedFile
-from playlist_assets.reporting.paths import report_path, scatter_path
+from playlist_assets.reporting.paths import report_path, scatter_path, track_features_path, track_features_plot_path
 from playlist_assets.reporting.track_lists import FILE_GLOB as TRACK_LISTS
 
 LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
 REFUSED = tables.RAW_REFUSED_FILES
 # Older than any write under way: a plot or report is written in well under a second.
 STALE_TEMPORARY_S = 600
+# The files a lineage row names; a row written before the Track Features page names only the first two.
+FILE_COLUMNS = ("report_path", "image_path", "features_page_path", "features_image_path")
 
 
 @dg.multi_asset(
@@ -38,7 +47,10 @@ STALE_TEMPORARY_S = 600
             group_name="reports",
             kinds={"duckdb"},
             code_version=LINEAGE_CODE_VERSION,
-            deps=[SCATTER_KEY, OVERVIEW_KEY, PLAYLIST_SNAPSHOTS.key, ["analytics", "playlist_clusterings"]],
+            deps=[
+                SCATTER_KEY, OVERVIEW_KEY, TRACK_FEATURES_KEY, PLAYLIST_SNAPSHOTS.key,
+                ["analytics", "playlist_clusterings"],
+            ],
             partitions_def=PLAYLISTS,
             metadata={"partition_expr": "playlist_id"},
         )
@@ -75,6 +87,8 @@ def cluster_reports(
             slug = slugs[s["playlist_id"]]
             md, png = str(report_path(slug)), str(scatter_path(slug))
             has_png = (root / png).is_file() and bool(s["clustered"])
+            page, page_png = str(track_features_path(slug)), str(track_features_plot_path(slug))
+            has_page, has_page_png = (root / page).is_file(), (root / page_png).is_file()
             rows.append(
                 {
                     "playlist_id": s["playlist_id"],
@@ -84,6 +98,10 @@ def cluster_reports(
                     "image_path": png if has_png else None,
                     "report_sha256": files.sha256_of(root / md),
                     "image_sha256": files.sha256_of(root / png) if has_png else None,
+                    "features_page_path": page if has_page else None,
+                    "features_page_sha256": files.sha256_of(root / page) if has_page else None,
+                    "features_image_path": page_png if has_page_png else None,
+                    "features_image_sha256": files.sha256_of(root / page_png) if has_page_png else None,
                     "snapshot_id": s["snapshot_id"],
                     "playlist_version": versions.get(s["playlist_id"]),
                     "source": s["source"],
@@ -121,24 +139,28 @@ def cluster_reports(
     return dg.MaterializeResult()
 
 
-def _previous_paths(conn, keys: list[str]) -> dict[str, tuple[str, str | None]]:
-    if warehouse.existing_columns(conn, LINEAGE) is None:
+def _previous_paths(conn, keys: list[str]) -> dict[str, dict[str, str | None]]:
+    """playlist_id -> {file column: path} of the files the lineage names for `keys`."""
+    present = warehouse.existing_columns(conn, LINEAGE)
+    if present is None:
         return {}
+    columns = [c for c in FILE_COLUMNS if c in present]
     rows = conn.execute(
-        f"SELECT playlist_id, report_path, image_path FROM {LINEAGE.qualified_name} "
+        f"SELECT playlist_id, {', '.join(columns)} FROM {LINEAGE.qualified_name} "
         "WHERE playlist_id IN (SELECT unnest(?::VARCHAR[]))",
         [sorted(keys)],
     ).fetchall()
-    return {pid: (md, png) for pid, md, png in rows}
+    return {pid: dict(zip(columns, paths)) for pid, *paths in rows}
 
 
 def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
     """A renamed playlist gets a new folder; its old files must not linger as if current."""
-    for pid, (old_md, old_png) in previous.items():
+    for pid, paths in previous.items():
         now = current.get(pid)
-        for old, new in ((old_md, now and now["report_path"]), (old_png, now and now["image_path"])):
-            if old and old != new:
+        for column, old in paths.items():
+            if old and old != (now and now[column]):
                 (root / old).unlink(missing_ok=True)
+        old_md = paths["report_path"]
         if old_md and old_md != (now and now["report_path"]):
             _remove_track_lists(root / old_md)
 
@@ -165,10 +187,14 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
         # Writes a killed run left half done; the rerun that rewrote their files removed
         # the rest, these belong to files nobody rewrote (a playlist renamed or removed since).
         files.remove_stale_temporaries(root, STALE_TEMPORARY_S)
+        # A lineage table written before the Track Features page has no column for it.
+        lineage_columns = warehouse.existing_columns(conn, LINEAGE) or []
+        page = "r.features_page_path" if "features_page_path" in lineage_columns else "NULL"
         rows = warehouse.read_frame(
             conn,
-            """SELECT p.playlist_id, p.name, p.n_entries, c.clustered, c.reason, c.k,
-                      c.n_tracks, c.n_clustered, r.report_path, r.image_path
+            f"""SELECT p.playlist_id, p.name, p.n_entries, c.clustered, c.reason, c.k,
+                      c.n_tracks, c.n_clustered, r.report_path, r.image_path,
+                      {page} AS features_page_path
                FROM raw.playlists p
                LEFT JOIN analytics.playlist_clusterings c USING (playlist_id)
                LEFT JOIN analytics.cluster_reports r USING (playlist_id)
@@ -190,6 +216,7 @@ def reports_index(context: dg.AssetExecutionContext, warehouse_db: WarehouseReso
             k=r["k"] or 0,
             has_report=bool(r["report_path"]) and (root / r["report_path"]).is_file(),
             has_image=bool(r["image_path"]) and (root / r["image_path"]).is_file(),
+            has_track_features=bool(r["features_page_path"]) and (root / r["features_page_path"]).is_file(),
             reason=None if r["clustered"] else (r["reason"] or "not clustered yet"),
         )
         for r in rows.iter_rows(named=True)
@@ -213,17 +240,14 @@ def _remove_reports_of_removed_playlists(conn, root: Path) -> list[str]:
     gone = queries.reports_of_removed_playlists(conn)
     if not gone:
         return []
-    paths = conn.execute(
-        f"SELECT report_path, image_path FROM {LINEAGE.qualified_name} "
-        "WHERE playlist_id IN (SELECT unnest(?::VARCHAR[]))",
-        [gone],
-    ).fetchall()
+    named = _previous_paths(conn, gone)  # read before the rows that name them are gone
     warehouse.replace_partitions(conn, {t: t.empty_frame() for t in tables.ANALYTICS_TABLES}, gone)
-    for rel in (p for pair in paths for p in pair if p):
-        (root / rel).unlink(missing_ok=True)
-    for md, _ in paths:
-        if md:
-            _remove_track_lists(root / md)
+    for paths in named.values():
+        for rel in paths.values():
+            if rel:
+                (root / rel).unlink(missing_ok=True)
+        if paths["report_path"]:
+            _remove_track_lists(root / paths["report_path"])
     return gone
 
 

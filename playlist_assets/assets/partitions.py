@@ -21,9 +21,10 @@ FEATURES_CODE_VERSION = "features-v1"
 SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
 CLUSTERING_CODE_VERSION = "clustering-v4"  # v2: Ward starts; v3: SciPy's k-means; v4: true words, smallest k within noise, stability
 SCATTER_CODE_VERSION = "scatter-v4"  # v3: text without hinting, opaque plots as RGB; v4: legend below the axes
-MARKDOWN_CODE_VERSION = "markdown-v4"  # v2: no autolinks, art only from Spotify; v3: every track listed, overlap said; v4: each cluster's track list, its saved playlist
-LINEAGE_CODE_VERSION = "lineage-v3"  # v2: the playlist version each report describes; v3: stability
-INDEX_CODE_VERSION = "index-v2"  # v2: names never autolink on GitHub
+MARKDOWN_CODE_VERSION = "markdown-v5"  # v2: no autolinks, art only from Spotify; v3: every track listed, overlap said; v4: each cluster's track list, its saved playlist; v5: links the Track Features page
+LINEAGE_CODE_VERSION = "lineage-v4"  # v2: the playlist version each report describes; v3: stability; v4: Track Features files
+INDEX_CODE_VERSION = "index-v3"  # v2: names never autolink on GitHub; v3: Track features column
+TRACK_FEATURES_CODE_VERSION = "track-features-page-v1"
 
 # Every asset that writes the DuckDB file runs in this pool, so writers take turns.
 WAREHOUSE_POOL = "duckdb_warehouse"

@@ -10,13 +10,19 @@ import playlist_assets
 from playlist_assets import files, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata
-from playlist_assets.assets.partitions import MARKDOWN_CODE_VERSION, PLAYLISTS, SCATTER_CODE_VERSION, playlists_of_run
+from playlist_assets.assets.partitions import (
+    MARKDOWN_CODE_VERSION,
+    PLAYLISTS,
+    SCATTER_CODE_VERSION,
+    TRACK_FEATURES_CODE_VERSION,
+    playlists_of_run,
+)
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
 from playlist_assets.reporting import previews, track_lists
 from playlist_assets.reporting.markdown import has_scatter, render_report
-from playlist_assets.reporting.paths import report_path, scatter_path
+from playlist_assets.reporting.paths import report_path, scatter_path, track_features_path
 from playlist_assets.reporting.slugs import assign_slugs
 
 CLUSTER_KEYS = [
@@ -30,9 +36,11 @@ CLUSTER_KEYS = [
 REPORT_INPUTS = [*CLUSTER_KEYS, PLAYLIST_SNAPSHOTS.key]
 SCATTER_KEY = dg.AssetKey(["reports", "clusters_scatter"])
 OVERVIEW_KEY = dg.AssetKey(["reports", "overview"])
+# Written by assets/feature_pages.py; named here because the overview links to it.
+TRACK_FEATURES_KEY = dg.AssetKey(["reports", "track_features"])
 CODE_VERSION = (
     f"playlist-assets {playlist_assets.__version__} "
-    f"({SCATTER_CODE_VERSION}, {MARKDOWN_CODE_VERSION})"
+    f"({SCATTER_CODE_VERSION}, {MARKDOWN_CODE_VERSION}, {TRACK_FEATURES_CODE_VERSION})"
 )
 PER_PLAYLIST = dict(partitions_def=PLAYLISTS, backfill_policy=dg.BackfillPolicy.single_run())
 
@@ -101,7 +109,8 @@ def clusters_scatter(
 
 @dg.asset(
     key=OVERVIEW_KEY,
-    deps=[*REPORT_INPUTS, SCATTER_KEY],
+    # After the Track Features page: the report links to it, and its check reads both.
+    deps=[*REPORT_INPUTS, SCATTER_KEY, TRACK_FEATURES_KEY],
     group_name="reports",
     kinds={"markdown"},
     code_version=MARKDOWN_CODE_VERSION,
@@ -133,7 +142,7 @@ def overview(
         _write_track_lists(root, report)  # before the report that links to them
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
-        written.append(str(report_path(report.slug)))
+        written += [str(report_path(report.slug)), str(track_features_path(report.slug))]
         png = root / scatter_path(report.slug)
         # The partition page tells where the report came from without opening another asset:
         # the playlist first, then its provenance, then both files' hashes (as in the lineage).

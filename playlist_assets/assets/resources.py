@@ -15,7 +15,12 @@ from playlist_assets.sources.offline import OfflineLibrary, read_offline_or_ahea
 
 
 # What the workers run, imported as each one starts.
-WORKER_MODULES = (*clustering.DEPENDENCIES, "playlist_assets.reporting.previews", "playlist_assets.reporting.scatter")
+WORKER_MODULES = (
+    *clustering.DEPENDENCIES,
+    "playlist_assets.reporting.previews",
+    "playlist_assets.reporting.scatter",
+    "playlist_assets.reporting.feature_plot",
+)
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from playlist_assets.reporting import escape
 from playlist_assets.reporting.model import (
+    ArtistCredit,
     ClusterSection,
     IndexEntry,
     NotClustered,
@@ -17,7 +18,12 @@ from playlist_assets.reporting.model import (
     RefusedFile,
     TrackRow,
 )
-from playlist_assets.reporting.paths import report_link_from_index, scatter_link_from_report
+from playlist_assets.reporting.paths import (
+    report_link_from_index,
+    scatter_link_from_report,
+    track_features_link_from_index,
+    track_features_link_from_report,
+)
 
 # The seeds' format, exported so that tests can compare with them line by line.
 TITLE_PREFIX = "# Clusters in "
@@ -26,6 +32,8 @@ CLUSTER_HEADING = "## Cluster #{number}"
 CLUSTER_HEADING_PATTERN = r"^## Cluster #(\d+)$"
 SIZE_LINE_PATTERN = r"^(\d+) tracks?$"
 IMAGE_ALT = "Comparison of Cluster"
+# After the plot (or the reason there is none), so the seeds' title-then-plot opening stays as it was.
+TRACK_FEATURES_LINE = "Track features: [track_features.md]({link})"
 LIKED = "💚"
 LINK_ICON = "🔗"
 HEADER_WITH_SCORE = "| Art | Track | Album | Artists | Label | Score | 💚 | 🔗 |"
@@ -37,8 +45,8 @@ OTHERS_SUMMARY = "The other {count} tracks of cluster #{number}"
 NOT_CLUSTERED_HEADER = "| Entry | Artists | Reason | Count | 💚 |"
 NOT_CLUSTERED_ALIGN = "|:---|:---|:---|---:|:---|"
 INDEX_TITLE = "# Playlist reports"
-INDEX_HEADER = "| Playlist | Tracks | Clustered | Clusters | Status |"
-INDEX_ALIGN = "|:---|---:|---:|---:|:---|"
+INDEX_HEADER = "| Playlist | Tracks | Clustered | Clusters | Status | Track features |"
+INDEX_ALIGN = "|:---|---:|---:|---:|:---|:---|"
 REFUSED_TITLE = "## Files not imported"
 REFUSED_HEADER = "| File | Why it was left out |"
 REFUSED_ALIGN = "|:---|:---|"
@@ -67,20 +75,30 @@ def _credit(name: str, artist_id: str | None) -> str:
     return f"[{text}]({SPOTIFY_ARTIST_URL.format(id=valid_id)})"
 
 
-def _track_cells(track: TrackRow, with_score: bool) -> list[str]:
-    url = escape.image_url(track.image_url)
+def art_cell(image_url: str | None) -> str:
+    """The Art cell: the album art when its URL is one of Spotify's, else empty."""
+    url = escape.image_url(image_url)
     # & is the one character of a valid URL that HTML wants escaped inside an attribute.
-    art = f'<img src="{url.replace("&", "&amp;")}" alt="" width="50" />' if url else ""
-    artists = ", ".join(
-        cell for cell in (_credit(a.name, a.artist_id) for a in track.artists) if cell
-    )
-    track_id = escape.spotify_id(track.track_id)
-    link = f"[{LINK_ICON}]({SPOTIFY_TRACK_URL.format(id=track_id)})" if track_id else ""
-    cells = [art, escape.inline(track.name), escape.inline(track.album), artists]
-    cells.append(escape.inline(track.label))
+    return f'<img src="{url.replace("&", "&amp;")}" alt="" width="50" />' if url else ""
+
+
+def artists_cell(artists: Sequence[ArtistCredit]) -> str:
+    """The Artists cell: every name escaped, linked to its Spotify page when it has one."""
+    return ", ".join(cell for cell in (_credit(a.name, a.artist_id) for a in artists) if cell)
+
+
+def track_link_cell(track_id: str | None) -> str:
+    """The 🔗 cell: the track on Spotify, or empty when its ID is not a Spotify ID."""
+    valid_id = escape.spotify_id(track_id)
+    return f"[{LINK_ICON}]({SPOTIFY_TRACK_URL.format(id=valid_id)})" if valid_id else ""
+
+
+def _track_cells(track: TrackRow, with_score: bool) -> list[str]:
+    cells = [art_cell(track.image_url), escape.inline(track.name), escape.inline(track.album)]
+    cells += [artists_cell(track.artists), escape.inline(track.label)]
     if with_score:
         cells.append("" if track.score is None else str(int(track.score)))
-    cells += [LIKED if track.liked else "", link]
+    cells += [LIKED if track.liked else "", track_link_cell(track.track_id)]
     return cells
 
 
@@ -167,8 +185,9 @@ def render_report(report: PlaylistReport) -> str:
     image = scatter_link_from_report(report.slug)  # raises ValueError for an unsafe slug
     title = escape.inline(report.name) or UNNAMED
     lines = [f"{TITLE_PREFIX}{title}", ""]
+    features_line = TRACK_FEATURES_LINE.format(link=track_features_link_from_report(report.slug))
     if has_scatter(report):
-        lines += [f"![{IMAGE_ALT}]({image})", ""]
+        lines += [f"![{IMAGE_ALT}]({image})", "", features_line, ""]
         x_label, y_label = escape.inline(report.x_label), escape.inline(report.y_label)
         lines += [f"Axes: x = {x_label}; y = {y_label}", ""]
         if report.caveat:
@@ -177,7 +196,7 @@ def render_report(report: PlaylistReport) -> str:
             lines += _cluster_lines(cluster, report.has_score)
     else:
         reason = escape.inline(report.unclustered_reason).rstrip(".") or "no clusters were found"
-        lines += [f"This playlist was not clustered: {reason}.", ""]
+        lines += [f"This playlist was not clustered: {reason}.", "", features_line, ""]
     lines += _not_clustered_lines(report.not_clustered)
     lines += _provenance_lines(report.provenance)
     return _finish(lines)
@@ -208,7 +227,10 @@ def render_index(entries: Sequence[IndexEntry], refused: Sequence[RefusedFile] =
             name = f"[{name}]({report_link_from_index(entry.slug)})"
         k = str(int(entry.k)) if entry.k else ""
         counts = [str(int(entry.n_tracks)), str(int(entry.n_clustered)), k]
-        lines.append(table_row([name, *counts, _status(entry)]))
+        page = ""
+        if entry.has_track_features:
+            page = f"[track_features.md]({track_features_link_from_index(entry.slug)})"
+        lines.append(table_row([name, *counts, _status(entry), page]))
     if refused:
         if ordered:
             lines.append("")

@@ -112,3 +112,4 @@ class IndexEntry:
     reason: str | None = None  # why there are no clusters: "empty playlist", "fewer than 6 ..."
     has_image: bool = False  # the scatter PNG exists (informational; the index links reports)
     playlist_id: str = ""  # orders playlists that share name and slug (cannot happen in practice)
+    has_track_features: bool = False  # track_features.md exists, so the index may link to it
