@@ -7,12 +7,9 @@ depending on this asset's partition of the same key ties each one to its own pla
 from collections.abc import Mapping
 
 import dagster as dg
-# The event tag Dagster reads a data version from; observations of a partitioned observable
-# asset (DataVersionsByPartition) and the REST API's `data_version` field are recorded with it.
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
-from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
 
 from playlist_assets import queries, tables
+from playlist_assets.event_log import DATA_VERSION_TAG, log_observations_as_one_batch
 from playlist_assets.assets.partitions import PLAYLISTS, SNAPSHOT_CODE_VERSION, keys_by_id
 
 # Everything the per-playlist assets read; see queries.playlist_versions.
@@ -112,14 +109,4 @@ def move_to_end(instance: dg.DagsterInstance, partition_keys: list[str]) -> None
 
 
 def _log_as_one_batch(context: dg.AssetExecutionContext, observations: list[dg.AssetObservation]) -> None:
-    """Log the observations as Dagster logs a ranged run's partitions: one event-log batch.
-
-    A first landing of a library changes every playlist; `context.log_event` would store each
-    observation with its own two commits (~20 ms each on this machine), the batch stores them
-    together (see playlist_assets/event_log.py). The events are the ones log_event makes.
-    """
-    step_context = context.op_execution_context._step_execution_context
-    batch_id = generate_event_batch_id()
-    for i, observation in enumerate(observations):
-        is_last = i == len(observations) - 1
-        DagsterEvent.asset_observation(step_context, observation, DagsterEventBatchMetadata(batch_id, is_last))
+    log_observations_as_one_batch(context, observations)
