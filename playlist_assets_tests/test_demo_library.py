@@ -127,6 +127,7 @@ def test_local_files_episodes_and_removed_entries_are_kept_without_a_track_id(li
     assert local.height >= 1 and local["item_uri"].str.starts_with("spotify:local:").all()
     assert episode.height >= 1 and episode["item_uri"].str.starts_with("spotify:episode:").all()
     assert episode["item_name"].is_not_null().all()
+    assert episode["item_artists"].is_not_null().all()  # the show, shown in Not clustered
     assert removed.height >= 1 and removed["item_uri"].is_null().all()
     for entries in (local, episode, removed):
         assert entries["track_id"].is_null().all()

@@ -18,7 +18,7 @@ from playlist_assets.sources.spotify_objects import TERM_WEIGHTS
 PLAYLIST_FIELDS = "id,name,description,owner(id,display_name),collaborative,snapshot_id,items(total),tracks(total)"
 _ITEM_FIELDS = (
     "id,type,uri,name,is_local,is_playable,duration_ms,explicit,popularity,external_ids(isrc),"
-    "album(id,name,album_type,release_date,release_date_precision,images),artists(id,name)"
+    "album(id,name,album_type,release_date,release_date_precision,images),artists(id,name),show(name)"
 )
 # `item` is the 2026 name of the entry's track or episode, `track` the older one: ask for both.
 ENTRY_FIELDS = (

@@ -181,10 +181,23 @@ def _append_entries(rows: list[tuple], tracks: list[dict], playlist_id: str, ite
             tracks.append(item)
             seen_tracks.add(track_id)
         added_by = entry.get("added_by")
-        rows.append((
-            playlist_id, position, kind, track_id, item.get("uri"), item.get("name"), is_duplicate,
-            item.get("is_playable"), entry.get("added_at"), added_by.get("id") if added_by else None,
-        ))
+        row = {
+            "playlist_id": playlist_id, "position": position, "item_kind": kind, "track_id": track_id,
+            "item_uri": item.get("uri"), "item_name": item.get("name"), "item_artists": _item_artists(kind, item),
+            "is_duplicate": is_duplicate, "is_playable": item.get("is_playable"),
+            "added_at": entry.get("added_at"), "added_by": added_by.get("id") if added_by else None,
+        }
+        # In the table's column order: a column added to the contract cannot shift the others.
+        rows.append(tuple(row[name] for name in _ENTRY_COLUMNS))
+
+
+def _item_artists(kind: str, item: dict) -> str | None:
+    """Who an entry that is not a track is by: an episode's show, a local file's artists."""
+    if kind == "episode":
+        return (item.get("show") or {}).get("name")
+    if kind == "local":
+        return ", ".join(a["name"] for a in item.get("artists") or [] if a.get("name")) or None
+    return None
 
 
 def _distinct_tracks(*streams: Iterable[dict | None]) -> dict[str, dict]:
