@@ -72,14 +72,16 @@ def hostile_report(name: str) -> PlaylistReport:
 def test_names_in_a_report_are_text_not_links(name: str) -> None:
     page = github_html(render_report(hostile_report(name)))
     assert sorted(set(link_targets(page))) == [
+        "../track_features.md",  # the report's own link to the playlist's second page
         f"https://open.spotify.com/artist/{ARTIST_ID}",
         f"https://open.spotify.com/track/{TRACK_ID}",
     ]
     assert "<b>" not in page and "mailto:" not in page
     assert [visible(h) for h in elements(page, "h1")] == [f"Clusters in {name}"]
     paragraphs = [visible(p) for p in elements(page, "p")]
-    # The axes, the cluster's description, its size.
-    assert paragraphs[1:4] == [f"Axes: x = {name}; y = {name}", name, "3 tracks"]
+    # After the plot and the link to the Track Features page: the axes, the cluster's
+    # description, its size.
+    assert paragraphs[2:5] == [f"Axes: x = {name}; y = {name}", name, "3 tracks"]
     tracks, leftovers = (
         [elements(row, "td") for row in elements(table, "tr")[1:]]
         for table in elements(page, "table")
@@ -99,7 +101,7 @@ def test_names_in_the_index_are_text_not_links(name: str) -> None:
     assert link_targets(page) == ["playlists/linked/clusters/overview.md"]
     rows = [elements(row, "td") for row in elements(page, "tr")[1:]]
     assert [visible(row[0]) for row in rows] == [name, name]
-    assert visible(rows[1][-1]) == name  # the reason, shown as the status
+    assert visible(rows[1][-2]) == name  # the reason, shown as the status (before Track features)
 
 
 def test_plain_names_are_written_as_before() -> None:
