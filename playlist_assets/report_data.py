@@ -10,6 +10,7 @@ from playlist_assets.clustering import (
     WEAK_SILHOUETTE,
     WEAK_STABILITY,
 )
+from playlist_assets.describe import REST
 from playlist_assets.queries import ReportInputs
 from playlist_assets.reporting import track_lists
 from playlist_assets.reporting.model import (
@@ -78,9 +79,10 @@ def _grouped_leftovers(unclustered: pl.DataFrame, details: pl.DataFrame) -> pl.D
 
 
 def build_reports(
-    inputs: ReportInputs, slugs: dict[str, str], code_version: str
+    inputs: ReportInputs, slugs: dict[str, str], code_version: str, with_scatter: bool = True
 ) -> list[tuple[PlaylistReport, ScatterInput | None]]:
-    """One (report, scatter) per playlist in `inputs`; scatter is None when not clustered."""
+    """One (report, scatter) per playlist in `inputs`; scatter is None when not clustered, or
+    when not wanted (`with_scatter`: the Markdown alone needs no plot points)."""
     # Whole-library frames split once, so the per-playlist loop below only assembles dataclasses.
     # Sorted and narrowed before splitting: a polars call on each playlist's small frame costs
     # more than the work it does (~0.1 ms), and there are thousands of them in a large library.
@@ -142,7 +144,7 @@ def build_reports(
             provenance=_provenance(playlist, summary, code_version),
         )
         scatter = None
-        if summary["clustered"]:
+        if summary["clustered"] and with_scatter:
             scatter = ScatterInput(
                 title=report.name,
                 x_label=report.x_label,
@@ -150,7 +152,7 @@ def build_reports(
                 points=tuple(ScatterPoint(x, y, k) for x, y, k in own_points.iter_rows())
                 if own_points is not None
                 else (),
-                legend={s.number: f"Cluster #{s.number}: {s.description}" for s in sections},
+                legend={s.number: f"Cluster #{s.number}: {legend_words(s.description)}" for s in sections},
             )
         out.append((report, scatter))
     return out
@@ -161,6 +163,14 @@ def _saved_link(row: dict | None, clustered_snapshot: str | None) -> SavedPlayli
         return None
     current = row["snapshot_id"] == clustered_snapshot
     return SavedPlaylistLink(row["name"] or "", row["spotify_playlist_id"], current)
+
+
+def legend_words(description: str) -> str:
+    """The head of a description, for the plot's legend: "Calm, acoustic" of "Calm, acoustic;
+    slower than the rest of this playlist". The report says the rest; in the plot, every glyph
+    costs drawing time and legend room."""
+    head = description.split(";")[0]
+    return head.removesuffix(f" {REST}")
 
 
 def _caveat(summary: dict) -> str | None:

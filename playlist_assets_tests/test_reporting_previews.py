@@ -23,7 +23,7 @@ def test_the_preview_made_beside_the_plot_equals_one_made_from_its_file() -> Non
     previews._previews.clear()  # as in a later run, which only has the PNG file
     assert previews.png_preview_markdown(png, "x") == f"![x](data:image/png;base64,{preview})"
     image = Image.open(io.BytesIO(base64.b64decode(preview)))
-    assert image.size == (800, 600)  # the legend and axes must be readable in the UI
+    assert image.size == (400, 300)
 
 
 def test_the_preview_keeps_every_cluster_colour_in_at_most_64_colours() -> None:

@@ -50,7 +50,7 @@ def slugs_of_library(conn) -> dict[str, str]:
     return assign_slugs(queries.all_playlists(conn).rows())
 
 
-def _reports(warehouse_db: WarehouseResource, partition_keys) -> tuple[list, dict[str, str]]:
+def _reports(warehouse_db: WarehouseResource, partition_keys, with_scatter: bool = True) -> tuple[list, dict[str, str]]:
     """The run's reports (with their scatter inputs), and each one's partition key by playlist_id."""
     with warehouse_db.connect() as conn:
         playlists = queries.all_playlists(conn).rows()
@@ -58,7 +58,8 @@ def _reports(warehouse_db: WarehouseResource, partition_keys) -> tuple[list, dic
         inputs = queries.report_inputs(conn, list(run.values()))
     # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
     slugs = assign_slugs(playlists)
-    return report_data.build_reports(inputs, slugs, CODE_VERSION), {pid: key for key, pid in run.items()}
+    built = report_data.build_reports(inputs, slugs, CODE_VERSION, with_scatter)
+    return built, {pid: key for key, pid in run.items()}
 
 
 @dg.asset(
@@ -136,7 +137,7 @@ def overview(
     """
     root = Path(reports.path)
     written, per_partition = [], {}
-    reports_and_plots, key_of = _reports(warehouse_db, context.partition_keys)
+    reports_and_plots, key_of = _reports(warehouse_db, context.partition_keys, with_scatter=False)
     built = [report for report, _ in reports_and_plots]
     for report, text in zip(built, workers.map(render_report, built)):
         _write_track_lists(root, report)  # before the report that links to them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 # Explicit bidi embeddings, overrides and isolates: invisible, and an unterminated one can
@@ -66,6 +67,9 @@ def plain_text(value: str) -> str:
     return " ".join(_LINE_BREAKERS.sub(" ", value).split())
 
 
+# Names repeat (an artist, album or label on many rows of many reports): each is escaped once
+# per process. Every report names every track, so this is most of what writing one costs.
+@lru_cache(maxsize=1 << 16)
 def inline(value: str | None) -> str:
     """Escape a name for a table cell, link text or heading: nothing in it is markup."""
     if value is None:
@@ -97,6 +101,7 @@ def spotify_id(value: str | None) -> str | None:
     return value
 
 
+@lru_cache(maxsize=1 << 14)
 def image_url(value: str | None) -> str | None:
     """The URL when it is https on Spotify's image hosts and cannot break out of an HTML attribute
     or a table cell; anything else is left out, as for a track without art."""
