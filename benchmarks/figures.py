@@ -30,6 +30,7 @@ TARGETS = (
     Target("incremental_s", "incremental, wall", 10, "s"),
     Target("incremental_partitions", "incremental, partitions rebuilt", EXPECTED_INCREMENTAL_PARTITIONS, "", exact=True),
     Target("per_report_ms", "per report (clustering+PNG+Markdown)", 60, "ms"),
+    Target("per_playlist_both_pages_ms", "per playlist, cluster report + Track Features page", 60, "ms"),
 )
 SCALE_KEYS = {"scale_s", "scale_peak_rss_mb"}
 

@@ -152,6 +152,7 @@ def _scale_figures(playlists: int, run: CliRun) -> dict:
 def _per_report(args: argparse.Namespace, workspace: Workspace) -> dict:
     # Imported here: the package (and Dagster, for the code version) loads only after the
     # subprocess figures, so its import cost never lands in them.
+    import feature_pages
     import old_way
     import per_report
     from playlist_assets.warehouse import connect
@@ -169,12 +170,17 @@ def _per_report(args: argparse.Namespace, workspace: Workspace) -> dict:
         all_cores = per_report.measure_on_all_cores(conn, ids, CODE_VERSION)
         _say(f"per report: {len(ids)} playlists, the old way ...")
         old = old_way.measure_old_way(conn, ids, CODE_VERSION, new.built)
+        _say(f"per report: {len(ids)} playlists, their Track Features pages ...")
+        page_parts, _, _ = feature_pages.measure(conn, ids)
     new_parts = new.measured.ms_per_playlist()
     # The old way keeps the project's clustering (see old_way's docstring), so only rendering differs.
     old_parts = {"clustering": new_parts["clustering"], **old.ms_per_playlist()}
     new_ms, old_ms = sum(new_parts.values()), sum(old_parts.values())
     return {
         "per_report_ms": round(new_ms, 1),
+        # Both pages a playlist gets, on one core: the budget the Track Features page shares.
+        "per_playlist_both_pages_ms": round(new_ms + sum(page_parts.values()), 1),
+        "track_features_page_parts_ms": {part: round(ms, 1) for part, ms in page_parts.items()},
         "per_report_parts_ms": {part: round(new_parts[part], 1) for part in PARTS},
         "per_report_parts_cpu_ms": {part: round(ms, 1) for part, ms in new.measured.cpu_ms_per_playlist().items()},
         "per_report_all_cores_ms": None if all_cores is None else round(all_cores.total_ms_per_playlist(), 1),

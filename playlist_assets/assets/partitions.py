@@ -20,7 +20,7 @@ FEATURES_CODE_VERSION = "features-v1"
 # What a playlist snapshot covers (queries.playlist_versions); bumping it makes every playlist unsynced.
 SNAPSHOT_CODE_VERSION = "playlist-snapshots-v1"
 CLUSTERING_CODE_VERSION = "clustering-v4"  # v2: Ward starts; v3: SciPy's k-means; v4: true words, smallest k within noise, stability
-SCATTER_CODE_VERSION = "scatter-v4"  # v3: text without hinting, opaque plots as RGB; v4: legend below the axes
+SCATTER_CODE_VERSION = "scatter-v5"  # v3: no hinting; v4: legend below the axes; v5: rows Up-filtered, RGBA
 MARKDOWN_CODE_VERSION = "markdown-v5"  # v2: no autolinks, art only from Spotify; v3: every track listed, overlap said; v4: each cluster's track list, its saved playlist; v5: links the Track Features page
 LINEAGE_CODE_VERSION = "lineage-v4"  # v2: the playlist version each report describes; v3: stability; v4: Track Features files
 INDEX_CODE_VERSION = "index-v3"  # v2: names never autolink on GitHub; v3: Track features column

@@ -14,10 +14,11 @@ from __future__ import annotations
 import base64
 import io
 
+import numpy as np
 from PIL import Image
 
 from playlist_assets.reporting.model import ScatterInput
-from playlist_assets.reporting.png import encode_image, image_of
+from playlist_assets.reporting.png import encode_up_filtered, image_of
 
 # Halving with a box filter: as readable as a Lanczos thumbnail at this size, and cheaper.
 REDUCTION = 2
@@ -48,8 +49,10 @@ def render_scatter_with_preview(scatter: ScatterInput) -> tuple[bytes, str]:
     # matplotlib is imported by the processes that draw, not by every one that loads the assets.
     from playlist_assets.reporting.scatter import render_scatter_pixels
 
-    image = image_of(render_scatter_pixels(scatter))
-    return encode_image(image), _base64_png(image.reduce(REDUCTION))
+    pixels = render_scatter_pixels(scatter)
+    # The plot as the Track Features plot is written (one row filter chosen in advance): 3.6 ms
+    # a plot where Pillow's per-row choice took 8.5, for 39 KB instead of 34.
+    return encode_up_filtered(pixels), _base64_png(image_of(pixels).reduce(REDUCTION))
 
 
 # The overview of each plot, made later in the same run, finds its preview here; a run over
@@ -62,7 +65,9 @@ def _thumbnail_base64(png: bytes) -> str:
     known = _previews.get(png)
     if known is not None:
         return known
-    preview = _base64_png(Image.open(io.BytesIO(png)).reduce(REDUCTION))
+    # As made beside the plot: from the pixels (RGB when opaque), whatever mode the file stores.
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    preview = _base64_png(image_of(pixels).reduce(REDUCTION))
     remember(png, preview)
     return preview
 

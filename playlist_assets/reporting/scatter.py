@@ -25,7 +25,7 @@ from matplotlib.transforms import IdentityTransform
 
 from playlist_assets.reporting import fonts
 from playlist_assets.reporting.model import ScatterInput
-from playlist_assets.reporting.png import encode_rgba
+from playlist_assets.reporting.png import encode_up_filtered
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 6.0, 100
 _WIDTH_PX, _HEIGHT_PX = WIDTH_IN * DPI, HEIGHT_IN * DPI
@@ -223,7 +223,7 @@ _per_thread = threading.local()
 
 def render_scatter(data: ScatterInput) -> bytes:
     """PNG bytes: the points coloured by cluster, a legend, axis labels and the playlist name."""
-    return encode_rgba(render_scatter_pixels(data))
+    return encode_up_filtered(render_scatter_pixels(data))
 
 
 def render_scatter_pixels(data: ScatterInput) -> np.ndarray:
