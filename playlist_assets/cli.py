@@ -174,18 +174,25 @@ def _add_save_parser(commands) -> None:
     _add_setting_options(save)
 
 
+def _no_warehouse(settings: Settings) -> bool:
+    """Say so, in one sentence, when the commands that read the warehouse have none to read."""
+    if settings.warehouse.is_file():
+        return False
+    print(
+        f"playlist-assets: no warehouse at {settings.warehouse}; run `make demo` or "
+        "`playlist-assets materialize` first, or pass --warehouse.",
+        file=sys.stderr,
+    )
+    return True
+
+
 def _save_clusters(args: argparse.Namespace, settings: Settings) -> int:
     from playlist_assets import saved_clusters
     from playlist_assets.sources.spotify_api import SpotifyConfig
     from playlist_assets.sources.spotify_http import SpotifyError
     from playlist_assets.warehouse import WarehouseBusyError, WarehouseUnusableError, connect
 
-    if not settings.warehouse.is_file():
-        print(
-            f"playlist-assets: no warehouse at {settings.warehouse}; run `playlist-assets materialize` first, "
-            "or pass --warehouse.",
-            file=sys.stderr,
-        )
+    if _no_warehouse(settings):
         return 1
     try:
         # A dry run only reads; a save holds the warehouse so each saved cluster is recorded at once.
@@ -212,12 +219,7 @@ def _read_only_command(args: argparse.Namespace, settings: Settings) -> int:
 
     from playlist_assets.warehouse import WarehouseBusyError, WarehouseUnusableError, connect
 
-    if not settings.warehouse.is_file():
-        print(
-            f"playlist-assets: no warehouse at {settings.warehouse}; run `make demo` or "
-            "`playlist-assets materialize` first, or pass --warehouse.",
-            file=sys.stderr,
-        )
+    if _no_warehouse(settings):
         return 1
     statements: list = []  # named before the try: the except below reads them
     try:
