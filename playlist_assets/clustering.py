@@ -7,7 +7,6 @@ Dagster. Nothing is random: the same input gives the same result.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING

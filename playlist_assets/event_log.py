@@ -261,7 +261,7 @@ def _last_of_each_kind(events: list[EventLogEntry], event_ids: list[int]) -> lis
 
 # The event tag Dagster reads a data version from: observations of a partitioned observable
 # asset (DataVersionsByPartition) and the REST API's `data_version` field are recorded with it.
-from dagster._core.definitions.data_version import DATA_VERSION_TAG  # noqa: E402
+from dagster._core.definitions.data_version import DATA_VERSION_TAG as DATA_VERSION_TAG  # noqa: E402 (re-exported)
 from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id  # noqa: E402
 from dagster._core.execution.context.metadata_logging import AssetMetadataHandle, OutputMetadataAccumulator  # noqa: E402
 
