@@ -240,20 +240,33 @@ _LINEAGE_FILES = (
 def reports_unlike_their_lineage(conn: duckdb.DuckDBPyConnection, root: Path) -> dict[str, str]:
     """Playlists whose report, plot or Track Features files on disk are missing, or are not the
     files their lineage recorded (a run killed while writing leaves some files new and some old),
-    each with the run that wrote that lineage."""
+    each with the run that wrote that lineage.
+
+    The sensor asks this every few seconds: a file not modified since its lineage was written
+    (the lineage comes after the files) is taken as recorded, and only newer ones are hashed.
+    """
     present = existing_columns(conn, LINEAGE)
     if present is None:
         return {}
     # A lineage table written before the Track Features page has no columns for it.
     pairs = [(path, sha) for path, sha in _LINEAGE_FILES if path in present]
     columns = ", ".join(f"{path}, {sha}" for path, sha in pairs)
-    rows = conn.execute(f"SELECT playlist_id, run_id, {columns} FROM {LINEAGE.qualified_name} ORDER BY playlist_id").fetchall()
+    rows = conn.execute(
+        f"SELECT playlist_id, run_id, epoch(materialized_at), {columns} FROM {LINEAGE.qualified_name} ORDER BY playlist_id"
+    ).fetchall()
     unlike = {}
-    for playlist_id, run_id, *named in rows:
+    for playlist_id, run_id, written_at, *named in rows:
         files = list(zip(named[0::2], named[1::2]))
-        md, md_sha = files[0]
-        if sha256_of(root / md) != md_sha or any(
-            path is not None and sha256_of(root / path) != sha for path, sha in files[1:]
-        ):
+        if any(path is not None and _differs(root / path, sha, written_at) for path, sha in files):
             unlike[playlist_id] = run_id
     return unlike
+
+
+def _differs(path: Path, sha: str | None, written_at: float | None) -> bool:
+    try:
+        modified = path.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    if written_at is not None and modified <= written_at:
+        return False
+    return sha256_of(path) != sha
