@@ -25,8 +25,10 @@ from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Run as a script (`make bench`), so the sibling modules import by name from this folder.
+# Run as a script (`make bench`), so the sibling modules import by name from this folder; the
+# package is this checkout's, as in the runs (cli_runs.CHECKOUT), not the editable install's.
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(HERE.parent))
 
 from cli_runs import BenchmarkRunError, CliRun, Workspace, materialize  # noqa: E402
 from figures import EXPECTED_INCREMENTAL_PARTITIONS, render_details, render_table, target_status  # noqa: E402

@@ -90,9 +90,8 @@ def build_history(root: Path, storage: str) -> dict[str, dict]:
             f"the instance folder's event log is {used.__module__}.{used.__name__}, not the one its dagster.yaml names"
         )
 
-    quiet = lambda _: None  # noqa: E731
     views = {}
-    materialize_everything(settings, echo=quiet, instance=instance)
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
     views[STAGES[0]] = read_views(settings)
     refresh = build_definitions(edited).resolve_job_def("refresh_library")
     assert refresh.execute_in_process(instance=instance).success
