@@ -20,13 +20,13 @@ from playlist_assets.assets.raw import raw_library
 from playlist_assets.assets.lineage import cluster_reports, reports_index
 from playlist_assets.assets.reports import clusters_scatter, overview
 from playlist_assets.assets.saving import save_clusters_to_spotify
-from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
+from playlist_assets.assets.snapshots import playlist_snapshots
 from playlist_assets.assets.views import warehouse_views
 from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource, WorkersResource
 from playlist_assets.parallel import WorkerPool
 from playlist_assets.settings import Settings
 
-ASSETS = [raw_library, track_features, PLAYLIST_SNAPSHOTS, playlist_clustering, clusters_scatter, track_features_pages, overview, cluster_reports, reports_index, warehouse_views]
+ASSETS = [raw_library, track_features, playlist_snapshots, playlist_clustering, clusters_scatter, track_features_pages, overview, cluster_reports, reports_index, warehouse_views]
 
 
 def resources_for(settings: Settings, workers: WorkerPool | None = None) -> dict:

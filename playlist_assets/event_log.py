@@ -259,25 +259,54 @@ def _last_of_each_kind(events: list[EventLogEntry], event_ids: list[int]) -> lis
 
 # --- Handing a step's per-partition events and metadata to Dagster in one piece -------------
 
-# The event tag Dagster reads a data version from: observations of a partitioned observable
-# asset (DataVersionsByPartition) and the REST API's `data_version` field are recorded with it.
-from dagster._core.definitions.data_version import DATA_VERSION_TAG as DATA_VERSION_TAG  # noqa: E402 (re-exported)
+# The tags Dagster writes on every materialization it makes itself: the data version, the code
+# version, and each input's data version and event (staleness compares them with the inputs').
+from dagster._core.definitions.data_version import (  # noqa: E402
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG as DATA_VERSION_TAG,  # re-exported
+    DEFAULT_DATA_VERSION,
+    NULL_EVENT_POINTER,
+    get_input_data_version_tag,
+    get_input_event_pointer_tag,
+)
 from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id  # noqa: E402
 from dagster._core.execution.context.metadata_logging import AssetMetadataHandle, OutputMetadataAccumulator  # noqa: E402
 
 
-def log_observations_as_one_batch(context, observations: list) -> None:
-    """Log the observations as Dagster logs a ranged run's partitions: one event-log batch.
+def provenance_tags(instance, code_version: str, inputs: Sequence) -> tuple[dict[str, str], dict[str, str]]:
+    """(versions, pointers): the tags Dagster would write on a materialization made now from
+    `inputs` (asset keys) with `code_version`, minus the data version itself.
 
-    A first landing of a library changes every playlist; `context.log_event` would store each
-    observation with its own two commits (~20 ms each on this machine), the batch stores them
+    `versions` (code version, each input's data version) is what staleness compares; `pointers`
+    (each input's event) only says which materialization was read, and changes with every run.
+    """
+    versions = {CODE_VERSION_TAG: code_version}
+    pointers = {}
+    for key in inputs:
+        record = next(iter(instance.fetch_materializations(key, limit=1).records), None)
+        tags = (record.asset_materialization.tags or {}) if record else {}
+        versions[get_input_data_version_tag(key)] = tags.get(DATA_VERSION_TAG, DEFAULT_DATA_VERSION.value)
+        pointers[get_input_event_pointer_tag(key)] = str(record.storage_id) if record else NULL_EVENT_POINTER
+    return versions, pointers
+
+
+def user_data_version_tags(data_version: str) -> dict[str, str]:
+    return {DATA_VERSION_TAG: data_version, DATA_VERSION_IS_USER_PROVIDED_TAG: "true"}
+
+
+def log_materializations_as_one_batch(context, materializations: list) -> None:
+    """Log the materializations as Dagster logs a ranged run's partitions: one event-log batch.
+
+    A first landing of a library records every playlist; `context.log_event` would store each
+    one with its own two commits (~20 ms each on this machine), the batch stores them
     together (see the storage above). The events are the ones log_event makes.
     """
     step_context = context.op_execution_context._step_execution_context
     batch_id = generate_event_batch_id()
-    for i, observation in enumerate(observations):
-        is_last = i == len(observations) - 1
-        DagsterEvent.asset_observation(step_context, observation, DagsterEventBatchMetadata(batch_id, is_last))
+    for i, materialization in enumerate(materializations):
+        is_last = i == len(materializations) - 1
+        DagsterEvent.asset_materialization(step_context, materialization, DagsterEventBatchMetadata(batch_id, is_last))
 
 
 def add_metadata_in_one_step(context, entries: dict) -> None:

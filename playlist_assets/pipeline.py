@@ -2,10 +2,9 @@
 
 It runs the jobs the UI offers, in the order the sensor would: `refresh_library` (raw.* and the
 feature table: playlist partitions exist only once the library has landed); `playlist_reports`
-over as few ranged runs as possible (one for the whole library, or with `changed_only` one per
-contiguous stretch of playlists whose snapshot, contents or code changed: usually one, since the
-library refresh moves the partitions of changed playlists to the end, see
-snapshots.move_to_end), each ending with the index and the SQL views; `reports_index` alone
+over as few ranged runs as possible (one for the whole library, or with `changed_only` the runs
+planning.report_runs plans for the playlists whose snapshot, contents or code changed, as the
+sensor does), each ending with the index and the SQL views; `reports_index` alone
 when no playlist needs a new report (it still drops the reports of removed playlists).
 """
 
@@ -17,9 +16,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from playlist_assets import owned_runs, parallel, quality, queries, tables
-from playlist_assets.assets.automation import playlist_reports, refresh_library, reports_index_job
-from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, contiguous_stretches, keys_by_id, range_tags
+from playlist_assets import owned_runs, parallel, planning, queries, tables
+from playlist_assets.assets.automation import PER_PLAYLIST, playlist_reports, refresh_library, reports_index_job
+from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL, keys_by_id, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.snapshots import recorded_versions
 from playlist_assets.assets.resources import WORKER_MODULES
@@ -98,7 +97,7 @@ class Summary:
         )
 
 
-def _run(instance, settings, job: dg.JobDefinition, echo, verbose, summary, tags=None) -> dg.ExecuteInProcessResult:
+def _run(instance, settings, job: dg.JobDefinition, echo, verbose, summary, tags=None, assets=None) -> dg.ExecuteInProcessResult:
     # A run waiting inside Dagster for the writer slot says nothing, and a slot left claimed by
     # a killed process would never come back: both are settled here, before the run starts.
     try:
@@ -111,6 +110,7 @@ def _run(instance, settings, job: dg.JobDefinition, echo, verbose, summary, tags
         run_config=None if verbose else QUIET,
         raise_on_error=False,
         tags={**(tags or {}), **owned_runs.owner_tags()},
+        asset_selection=assets,
     )
     for event in result.get_step_success_events():
         seconds = event.event_specific_data.duration_ms / 1000
@@ -162,8 +162,8 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
     echo(f"Building playlist reports from the {settings.source} library")
     # This process's pool serves every run, so workers started ahead are used by them all.
     jobs = build_definitions(settings, workers=pool)
-    run = lambda job, tags=None: _run(  # noqa: E731
-        instance, settings, jobs.resolve_job_def(job.name), echo, verbose, summary, tags
+    run = lambda job, tags=None, assets=None: _run(  # noqa: E731
+        instance, settings, jobs.resolve_job_def(job.name), echo, verbose, summary, tags, assets
     )
     # Every refresh clusters and draws something, if only the changed playlists: importing
     # scikit-learn and matplotlib here would add 2-3 s to even the smallest one. One worker
@@ -177,18 +177,19 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
         current = set(key_of)
         wanted = current
         if changed_only:
-            wanted = set(queries.playlists_needing_reports(conn, CODE_VERSION, recorded_versions(instance, key_of)))
-            # A run killed while writing reports left files that differ from their lineage.
-            wanted |= set(quality.reports_unlike_their_lineage(conn, settings.reports))
+            wanted = set(planning.playlists_to_rebuild(conn, CODE_VERSION, recorded_versions(instance, key_of), settings.reports))
     current_keys = set(key_of.values())
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current_keys]
     summary.playlists = len(keys)
     summary.rebuilt = len(wanted & current)
     if parallel.worker_count(settings.workers, summary.rebuilt) > 1:
         pool.start()
-    stretches = contiguous_stretches(keys, {key_of[p] for p in wanted & current})
-    for first, last in stretches:  # each run ends with the index and the views
-        summary.run_ids.append(run(playlist_reports, range_tags(first, last)).run_id)
+    stretches = planning.report_runs(keys, {key_of[p] for p in wanted & current}) if changed_only else [(keys[0], keys[-1])] if keys else []
+    # Only the last run ends with the index and the views: they cover every playlist.
+    per_playlist = list(PER_PLAYLIST.resolve(jobs.resolve_asset_graph()))
+    for i, (first, last) in enumerate(stretches):
+        assets = None if i == len(stretches) - 1 else per_playlist
+        summary.run_ids.append(run(playlist_reports, range_tags(first, last), assets).run_id)
     if not stretches:  # nothing to rebuild: the index still drops removed playlists
         summary.run_ids.append(run(reports_index_job).run_id)
     with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:

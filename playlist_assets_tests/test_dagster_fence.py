@@ -34,33 +34,62 @@ def test_the_installed_dagster_is_the_one_the_batched_log_was_tested_with():
     assert event_log.dagster_is_tested(dg.__version__), (dg.__version__, event_log.TESTED_DAGSTER)
 
 
+UPSTREAM = dg.AssetKey(["fence", "upstream"])
+BY_DAGSTER = dg.AssetKey(["fence", "by_dagster"])
+
+
+@dg.asset(key=UPSTREAM, code_version="u1")
+def upstream() -> None:
+    pass
+
+
+@dg.asset(key=BY_DAGSTER, deps=[UPSTREAM], code_version="v1")
+def by_dagster() -> None:
+    pass
+
+
 @dg.asset(partitions_def=PARTS, backfill_policy=dg.BackfillPolicy.single_run())
 def fenced(context: dg.AssetExecutionContext) -> None:
     keys = list(context.partition_keys)
     add_partition_metadata(context, {(context.asset_key, key): {"which": key} for key in keys})
-    event_log.log_observations_as_one_batch(
+    inputs, pointers = event_log.provenance_tags(context.instance, "v1", [UPSTREAM])
+    event_log.log_materializations_as_one_batch(
         context,
-        [dg.AssetObservation(asset_key=SEEN, partition=key, tags={event_log.DATA_VERSION_TAG: f"v-{key}"}) for key in keys],
+        [
+            dg.AssetMaterialization(
+                asset_key=SEEN, partition=key, tags={**inputs, **pointers, **event_log.user_data_version_tags(f"v-{key}")}
+            )
+            for key in keys
+        ],
     )
 
 
-def test_per_partition_metadata_and_batched_observations_land_on_each_partition(tmp_path):
+def test_per_partition_metadata_and_batched_materializations_land_on_each_partition(tmp_path):
     prepare_instance_folder(tmp_path)
     instance = dg.DagsterInstance.from_config(str(tmp_path))
     assert type(instance.event_log_storage).__name__ == "BatchedSqliteEventLogStorage"
     instance.add_dynamic_partitions(PARTS.name, KEYS)
-    seen = dg.AssetSpec(SEEN, partitions_def=PARTS)
+    seen = dg.AssetSpec(SEEN, partitions_def=PARTS, deps=[UPSTREAM], code_version="v1")
+    assets = [fenced, seen, upstream, by_dagster]
+    assert dg.materialize(assets, selection=[UPSTREAM, BY_DAGSTER], instance=instance).success
     result = dg.materialize(
-        [fenced, seen], selection=[fenced.key], instance=instance,
+        assets, selection=[fenced.key], instance=instance,
         tags={"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[-1]},
     )
     assert result.success
     records = instance.fetch_materializations(fenced.key, limit=10).records
     assert {r.partition_key: r.asset_materialization.metadata["which"].value for r in records} == {k: k for k in KEYS}
     tags = instance.event_log_storage.get_latest_tags_by_partition(
-        SEEN, dg.DagsterEventType.ASSET_OBSERVATION, [event_log.DATA_VERSION_TAG]
+        SEEN, dg.DagsterEventType.ASSET_MATERIALIZATION, [event_log.DATA_VERSION_TAG]
     )
     assert {key: t[event_log.DATA_VERSION_TAG] for key, t in tags.items()} == {k: f"v-{k}" for k in KEYS}
+    # The tags are the ones Dagster writes on its own materializations, with the same values
+    # for the code version and the input's version and event.
+    ours = instance.fetch_materializations(SEEN, limit=1).records[0].asset_materialization.tags
+    theirs = instance.fetch_materializations(BY_DAGSTER, limit=1).records[0].asset_materialization.tags
+    shared = set(theirs) - {event_log.DATA_VERSION_TAG}
+    assert len(shared) >= 3 and shared <= set(ours)
+    assert {k: ours[k] for k in shared} == {k: theirs[k] for k in shared}
 
 
 FALLBACK = """

@@ -7,8 +7,7 @@ import sqlite3
 import dagster as dg
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from playlist_assets.assets.snapshots import DATA_VERSION_TAG, _log_as_one_batch
-from playlist_assets.event_log import BatchedSqliteEventLogStorage
+from playlist_assets.event_log import DATA_VERSION_TAG, BatchedSqliteEventLogStorage, log_materializations_as_one_batch
 from playlist_assets.instance import PREVIOUS_TEMPLATE, WITH_EVENT_LOG_TEMPLATE, prepare_instance_folder
 
 KEYS = [f"playlist-{i:02d}" for i in range(25)]
@@ -143,19 +142,19 @@ def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_pat
     assert layout(ours)[1]  # stamped with a migration revision
 
 
-OBSERVED = dg.AssetKey("observed_per_partition")
+OBSERVED = dg.AssetKey("recorded_per_partition")
 
 
 @dg.asset(deps=[OBSERVED])
 def observes_every_partition(context: dg.AssetExecutionContext) -> None:
-    _log_as_one_batch(context, [
-        dg.AssetObservation(asset_key=OBSERVED, partition=key, tags={DATA_VERSION_TAG: f"version of {key}"})
+    log_materializations_as_one_batch(context, [
+        dg.AssetMaterialization(asset_key=OBSERVED, partition=key, tags={DATA_VERSION_TAG: f"version of {key}"})
         for key in KEYS
     ])
 
 
 def test_each_indexed_tag_belongs_to_the_event_of_its_own_partition(tmp_path):
-    # One batch of observations, written with one statement: the index's tag rows must point at
+    # One batch of materializations, written with one statement: the index's tag rows must point at
     # the event each came from (staleness reads a partition's data version through them).
     instance = instance_in(tmp_path)
     instance.add_dynamic_partitions(PARTS.name, KEYS)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from playlist_assets import quality, queries
-from playlist_assets.assets.partitions import PLAYLISTS, contiguous_stretches, keys_by_id, range_tags
+from playlist_assets import planning, queries
+from playlist_assets.assets.partitions import PLAYLISTS, keys_by_id, range_tags
 from playlist_assets.assets.reports import CODE_VERSION
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.assets.snapshots import recorded_versions
@@ -24,9 +24,12 @@ PER_PLAYLIST = (
 )
 LIBRARY_WIDE = dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
 
+# The library-wide tables; the refresh records the playlist snapshots itself (assets/features.py).
+LANDING = dg.AssetSelection.groups("raw", "features") - dg.AssetSelection.assets(["features", "playlist_snapshots"])
+
 refresh_library = dg.define_asset_job(
     "refresh_library",
-    selection=dg.AssetSelection.groups("raw", "features"),
+    selection=LANDING,
     description="Land the library again from the configured source, and its feature table.",
 )
 playlist_reports = dg.define_asset_job(
@@ -39,6 +42,8 @@ playlist_reports = dg.define_asset_job(
         "lineage; then the index of all reports and the SQL views."
     ),
 )
+
+
 reports_index_job = dg.define_asset_job(
     "reports_index", selection=LIBRARY_WIDE, description="The index of all reports, and the SQL views."
 )
@@ -77,9 +82,8 @@ def playlists_follow_the_library(
             snapshots = queries.playlist_snapshots(conn)
             key_of = keys_by_id(queries.all_playlists(conn).iter_rows())
             versions = recorded_versions(context.instance, key_of)
-            stale = queries.playlists_needing_reports(conn, CODE_VERSION, versions)
-            # Files a killed run left unlike their lineage: rebuilt, keyed by what is on disk now.
-            unlike = quality.reports_unlike_their_lineage(conn, Path(reports.path))
+            # Missing or outdated reports, and files a killed run left unlike their lineage.
+            stale = planning.playlists_to_rebuild(conn, CODE_VERSION, versions, Path(reports.path))
             # Clusters saved to Spotify since their report (stale too: it links to them).
             saved = queries.saves_after_reports(conn)
             orphans = queries.reports_of_removed_playlists(conn)
@@ -91,22 +95,29 @@ def playlists_follow_the_library(
     id_of = {key: playlist_id for playlist_id, key in key_of.items()}
     new = sorted(set(id_of) - set(known))
     gone = sorted(set(known) - set(id_of))
-    # One run per contiguous stretch of stale partitions (a single-run backfill), not one run
-    # per playlist: a fresh library of a thousand playlists is one run, not a thousand.
+    # One run per stretch of stale partitions (a single-run backfill), not one run per
+    # playlist: a fresh library of a thousand playlists is one run, not a thousand.
     ordered = [k for k in known if k in id_of] + new
     requests = []
-    stale = sorted(set(stale) | set(unlike))
-    for first, last in contiguous_stretches(ordered, {key_of[p] for p in stale}):
+    runs = planning.report_runs(ordered, {key_of[p] for p in stale})
+    per_playlist = list(PER_PLAYLIST.resolve(context.repository_def.asset_graph)) if len(runs) > 1 else None
+    for i, (first, last) in enumerate(runs):
         chosen = [id_of[k] for k in ordered[ordered.index(first) : ordered.index(last) + 1]]
         # The run key ties the request to the snapshots and contents it builds, and a repair to
         # the run whose files it replaces: a change is never built twice, a failed repair not
         # retried for ever.
         version = hashlib.sha256(
-            "".join(f"{k}@{snapshots[k]}/{versions.get(k)}/{unlike.get(k, '')}{saved.get(k, '')};" for k in chosen).encode()
+            "".join(f"{k}@{snapshots[k]}/{versions.get(k)}/{stale.get(k, '')}{saved.get(k, '')};" for k in chosen).encode()
             + CODE_VERSION.encode()
         ).hexdigest()[:16]
         requests.append(
-            dg.RunRequest(job_name=playlist_reports.name, run_key=f"{first}..{last}@{version}", tags=range_tags(first, last))
+            dg.RunRequest(
+                job_name=playlist_reports.name,
+                run_key=f"{first}..{last}@{version}",
+                tags=range_tags(first, last),
+                # The index and views once, in the last run: they cover every playlist.
+                asset_selection=None if i == len(runs) - 1 else per_playlist,
+            )
         )
     index = context.instance.get_latest_materialization_event(dg.AssetKey(["reports", "index"]))
     index_time = index.timestamp if index else 0.0

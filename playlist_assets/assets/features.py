@@ -29,7 +29,8 @@ def track_features(context: dg.AssetExecutionContext, warehouse_db: WarehouseRes
     """Join tracks, albums and audio features into standardisable feature columns.
 
     The last step of every library refresh, so it also records which playlists changed
-    (features/playlist_snapshots): what the per-playlist assets read is final only now.
+    (features/playlist_snapshots): what the per-playlist assets read is final only now, and
+    recording them here, not in a run of their own, makes their reports unsynced at once.
     """
     with warehouse_db.connect() as conn:
         frame = features.track_features(
@@ -38,14 +39,16 @@ def track_features(context: dg.AssetExecutionContext, warehouse_db: WarehouseRes
             warehouse.read_frame(conn, "SELECT * FROM raw.audio_features"),
         )
         warehouse.replace_tables(conn, {TABLE: frame}, log=context.log.info)
-        changed = record_changed_versions(context, conn)
     with_features = int(frame["has_audio_features"].sum())
-    return dg.MaterializeResult(
+    # Stored first, so that the snapshots recorded next name this materialization as their input.
+    yield dg.MaterializeResult(
         metadata={
             **table_written(TABLE, frame),
             "tracks_with_audio_features": with_features,
             "tracks_without_audio_features": frame.height - with_features,
             "feature_set": tables.FEATURE_SET_VERSION,
-            "playlists_changed": changed,
         }
     )
+    with warehouse_db.connect() as conn:
+        changed = record_changed_versions(context, conn)
+    context.log.info(f"{changed} playlist snapshot(s) changed and recorded (features/playlist_snapshots).")

@@ -52,21 +52,6 @@ def playlists_of_run(partition_keys: Iterable[str], playlists: Iterable[tuple[st
     return {key: known[key] for key in partition_keys if key in known}
 
 
-def contiguous_stretches(ordered: list[str], wanted: set[str]) -> list[tuple[str, str]]:
-    """(first, last) of each run of consecutive keys of `ordered` that are all in `wanted`."""
-    stretches, start, previous = [], None, None
-    for key in ordered:
-        if key in wanted:
-            start = start or key
-            previous = key
-        elif start is not None:
-            stretches.append((start, previous))
-            start = None
-    if start is not None:
-        stretches.append((start, previous))
-    return stretches
-
-
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Run tags that make one run cover the partitions first..last (single-run backfill)."""
     return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
