@@ -38,7 +38,7 @@ STAGES = {
     "reports__overview": "reports (Markdown)",
     "cluster_reports": "lineage (analytics.cluster_reports)",
     "reports__index": "index (reports/README.md)",
-    "analytics__views": "SQL views (analytics.*)",
+    "reports__sql_views": "SQL views (analytics.*)",
 }
 
 

@@ -5,7 +5,7 @@ time): the graph is built the way the README tells a person to do it in the UI, 
 steps, because playlist partitions only exist once the raw landing has run:
 1. a run of the `raw` and `features` groups; 2. a backfill of every playlist partition of the
 partitioned assets (one run: they have BackfillPolicy.single_run); 3. the unpartitioned
-assets downstream of them (reports/index, analytics/views). The sensor that would build new
+assets downstream of them (reports/index, reports/sql_views). The sensor that would build new
 playlists by itself is turned off first, so that these three launches are the only runs.
 Then Chromium opens the asset graph and one report's partition page.
 """
@@ -184,11 +184,11 @@ def test_graph_is_split_into_the_three_launches_the_readme_describes(built_graph
         "reports/clusters_scatter",
         "reports/overview",
         "reports/track_features",
-        "analytics/cluster_reports",
+        "reports/cluster_reports",
     }
     assert {k for k, n in keys.items() if not n.partitioned and n.group not in FIRST_GROUPS} == {
         "reports/index",
-        "analytics/views",
+        "reports/sql_views",
     }
     # single_run backfill policy: every partition of every partitioned asset in one run.
     assert built_graph.backfill_partitions == DEMO_PLAYLISTS

@@ -161,7 +161,7 @@ def test_rematerializing_one_playlist_replaces_exactly_its_rows(tmp_path):
     target = counts_before[0][0]
     result = dg.materialize(
         ASSETS,
-        selection=dg.AssetSelection.groups("analytics") | dg.AssetSelection.assets(["analytics", "cluster_reports"]),
+        selection=dg.AssetSelection.groups("analytics") | dg.AssetSelection.assets(["reports", "cluster_reports"]),
         partition_key=partition_key(target, query(settings, f"SELECT name FROM raw.playlists WHERE playlist_id = '{target}'")[0][0]),
         instance=instance,
         resources=resources_for(settings),

@@ -20,9 +20,9 @@ from playlist_assets.warehouse import WarehouseBusyError
 PER_PLAYLIST = (
     dg.AssetSelection.all()
     - dg.AssetSelection.groups("raw", "features")
-    - dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
+    - dg.AssetSelection.assets(["reports", "index"], ["reports", "sql_views"])
 )
-LIBRARY_WIDE = dg.AssetSelection.assets(["reports", "index"], ["analytics", "views"])
+LIBRARY_WIDE = dg.AssetSelection.assets(["reports", "index"], ["reports", "sql_views"])
 
 # The library-wide tables; the refresh records the playlist snapshots itself (assets/features.py).
 LANDING = dg.AssetSelection.groups("raw", "features") - dg.AssetSelection.assets(["features", "playlist_snapshots"])

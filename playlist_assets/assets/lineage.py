@@ -34,6 +34,8 @@ from playlist_assets.reporting.track_lists import FILE_GLOB as TRACK_LISTS
 
 LINEAGE = tables.ANALYTICS_CLUSTER_REPORTS
 REFUSED = tables.RAW_REFUSED_FILES
+# Lineage of the reports, so in the reports group and under its prefix; the table is analytics.cluster_reports.
+LINEAGE_KEY = dg.AssetKey(["reports", "cluster_reports"])
 # Older than any write under way: a plot or report is written in well under a second.
 STALE_TEMPORARY_S = 600
 # The files a lineage row names; a row written before the Track Features page names only the first two.
@@ -44,6 +46,7 @@ FILE_COLUMNS = ("report_path", "image_path", "features_page_path", "features_ima
     specs=[
         table_spec(
             LINEAGE,
+            key=LINEAGE_KEY,
             group_name="reports",
             kinds={"duckdb"},
             code_version=LINEAGE_CODE_VERSION,
@@ -123,7 +126,7 @@ def cluster_reports(
     add_partition_metadata(
         context,
         {
-            (dg.AssetKey([LINEAGE.schema, LINEAGE.name]), key_of[r["playlist_id"]]): {
+            (LINEAGE_KEY, key_of[r["playlist_id"]]): {
                 "playlist": r["playlist_name"] or "",
                 "dagster/row_count": 1,
                 "row_count_counts": "this playlist's row (the table holds every playlist's)",
@@ -167,7 +170,7 @@ def _remove_moved_reports(root: Path, previous: dict, current: dict) -> None:
 
 @dg.asset(
     key=["reports", "index"],
-    deps=[LINEAGE.qualified_name.split("."), REFUSED.qualified_name.split(".")],
+    deps=[LINEAGE_KEY, REFUSED.qualified_name.split(".")],
     group_name="reports",
     kinds={"markdown"},
     code_version=INDEX_CODE_VERSION,

@@ -18,10 +18,10 @@ def column_schema(table: Table) -> dg.TableSchema:
     )
 
 
-def table_spec(table: Table, metadata: dict | None = None, **kwargs) -> dg.AssetSpec:
-    """The AssetSpec of a warehouse table: key schema/name, its description and column schema."""
+def table_spec(table: Table, metadata: dict | None = None, key=None, **kwargs) -> dg.AssetSpec:
+    """The AssetSpec of a warehouse table: key schema/name (unless `key`), its description and column schema."""
     return dg.AssetSpec(
-        key=[table.schema, table.name],
+        key=key or [table.schema, table.name],
         description=table.description,
         metadata={
             "dagster/column_schema": column_schema(table),

@@ -10,9 +10,9 @@ from playlist_assets.warehouse import ensure_table
 
 
 @dg.asset(
-    key=["analytics", "views"],
-    deps=[["analytics", "cluster_reports"], ["analytics", "clusters"], ["raw", "artists"]],
-    group_name="analytics",
+    key=["reports", "sql_views"],
+    deps=[["reports", "cluster_reports"], ["analytics", "clusters"], ["raw", "artists"]],
+    group_name="reports",
     kinds={"duckdb", "sql"},
     code_version="views-v2",  # v2: analytics.saved_clusters exists before the first save
     pool=WAREHOUSE_POOL,
