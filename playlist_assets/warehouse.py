@@ -65,8 +65,8 @@ def check_usable(path: str | Path) -> None:
     """Fail now, in one sentence, if the warehouse file cannot be written: before any run starts.
 
     A missing file is fine when its folder can be written (the first landing creates it). An
-    existing one must open and be as long as DuckDB's own header says (a cut-off copy opens,
-    then fails deep inside a run).
+    existing one must open and hold at least all the blocks DuckDB says are in use (a cut-off
+    copy opens, then fails deep inside a run).
     """
     path = Path(path)
     if not path.exists():
@@ -92,10 +92,17 @@ def check_usable(path: str | Path) -> None:
     except duckdb.Error as error:
         raise unusable(path, error) or error
     try:
-        _, _, block_size, total_blocks, *_ = conn.execute("PRAGMA database_size").fetchone()
+        block_size, used_blocks = conn.execute(
+            "SELECT block_size, used_blocks FROM pragma_database_size() WHERE database_name = current_database()"
+        ).fetchone()
     finally:
         conn.close()
-    if path.stat().st_size < block_size * total_blocks:
+    # A truthful lower bound only: every used block has its own block-sized place in the file.
+    # total_blocks is not one: it counts free blocks too, and a checkpoint cuts the free ones at
+    # the end off the file (a healthy file then is shorter than block_size * total_blocks).
+    # A cut this misses (free blocks at the front, used ones lost at the end) still fails as
+    # one sentence when a query reaches it (`connect`).
+    if path.stat().st_size < block_size * used_blocks:
         raise unusable(path, OSError("Could not read enough bytes"))
 
 

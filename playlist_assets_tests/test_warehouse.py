@@ -171,3 +171,39 @@ def test_a_landing_over_stored_rows_is_still_all_or_nothing(tmp_path):
                 warehouse.replace_tables(conn, {PLAIN: frame(id=["a", "c"], n=[1, 3]), MIXED: bad})
             assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
             assert rows(conn, MIXED) == [("a", 0, "s", 1.0, True, [], None)]
+
+
+def test_a_healthy_file_with_free_blocks_is_accepted_and_a_cut_one_still_refused(tmp_path):
+    # A large table dropped and checkpointed: DuckDB cuts the free blocks off the end of the
+    # file but still counts them in total_blocks, so the file is shorter than
+    # block_size * total_blocks while every used block is in it (the UI-run false refusal).
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE keep AS SELECT range AS i, 'x' || range AS s FROM range(200000)")
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE big AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(1000000)")
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("DROP TABLE big")
+        conn.execute("CHECKPOINT")
+    with duckdb.connect(str(path)) as conn:
+        block_size, total, used, free = conn.execute(
+            "SELECT block_size, total_blocks, used_blocks, free_blocks FROM pragma_database_size()"
+        ).fetchone()
+        assert conn.execute("SELECT count(*) FROM keep").fetchone() == (200000,)
+    whole = path.read_bytes()
+    assert free > 0 and len(whole) < block_size * total  # the condition that was refused
+
+    warehouse.check_usable(path)  # healthy: accepted
+    assert path.read_bytes() == whole
+
+    cut = whole[: len(whole) // 2]  # cut in the middle of used data
+    assert len(cut) < block_size * used
+    path.write_bytes(cut)
+    with pytest.raises(warehouse.WarehouseUnusableError) as refused:
+        warehouse.check_usable(path)
+    assert str(refused.value) == (
+        f"The warehouse {path} is truncated or damaged (DuckDB could not read all of it): "
+        "move it aside (or delete it) and run again to build it anew from your library, "
+        "or pass --warehouse another path."
+    )
+    assert path.read_bytes() == cut
