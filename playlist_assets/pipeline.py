@@ -34,7 +34,7 @@ STAGES = {
     "track_features": "features.track_features",
     "playlist_clustering": "cluster every playlist",
     "reports__clusters_scatter": "scatter plots (PNG)",
-    "reports__track_features": "Track Features pages (Markdown, PNG)",
+    "reports__track_features_page": "Track Features pages (Markdown, PNG)",
     "reports__overview": "reports (Markdown)",
     "cluster_reports": "lineage (analytics.cluster_reports)",
     "reports__index": "index (reports/README.md)",

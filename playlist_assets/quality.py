@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from playlist_assets.clustering import WEAK_SILHOUETTE, WEAK_STABILITY
 from playlist_assets.files import sha256_of
 from playlist_assets.tables import ANALYTICS_CLUSTER_REPORTS as LINEAGE
 from playlist_assets.tables import RAW_AUDIO_FEATURES, Table
@@ -38,7 +39,6 @@ AUDIO_FEATURE_RANGES: dict[str, tuple[float, float]] = {
 }
 # Providers that are services rather than files: their values cannot be fixed by the user.
 API_FEATURE_PROVIDERS = ("spotify", "reccobeats")
-LOW_SILHOUETTE = 0.15
 _IDS = "(SELECT unnest(?::VARCHAR[]))"
 
 
@@ -200,30 +200,40 @@ def reports_links_resolve(root: Path, report_paths: list[str]) -> Finding:
             broken[rel] = dead
     return Finding(
         not broken,
-        f"all links resolve in {len(report_paths)} report(s)"
+        f"all links resolve in {len(report_paths)} Markdown page(s): each playlist's report and Track Features page"
         if not broken
-        else f"dead links in {len(broken)} report(s)",
+        else f"dead links in {len(broken)} of {len(report_paths)} Markdown page(s)",
         {"dead_links": broken},
     )
 
 
 def clustering_quality(conn: duckdb.DuckDBPyConnection, playlist_ids: list[str]) -> Finding:
+    """Clustered playlists whose groups overlap: the ones whose report says "These groups
+    overlap" (silhouette below WEAK_SILHOUETTE or stability below WEAK_STABILITY), by name."""
     rows = conn.execute(
-        f"""SELECT playlist_id, k, silhouette FROM analytics.playlist_clusterings
-            WHERE clustered AND playlist_id IN {_IDS} ORDER BY playlist_id""",
+        f"""SELECT p.name, c.silhouette, c.stability
+            FROM analytics.playlist_clusterings c JOIN raw.playlists p USING (playlist_id)
+            WHERE c.clustered AND c.playlist_id IN {_IDS} ORDER BY p.name, c.playlist_id""",
         [sorted(playlist_ids)],
     ).fetchall()
-    low = {pid: round(s, 3) for pid, _, s in rows if s is not None and s < LOW_SILHOUETTE}
-    scores = [s for _, _, s in rows if s is not None]
+    overlapping = [
+        f"{name}: silhouette {silhouette:.2f}, stability {stability:.2f}"
+        for name, silhouette, stability in rows
+        if (silhouette is not None and silhouette < WEAK_SILHOUETTE)
+        or (stability is not None and stability < WEAK_STABILITY)
+    ]
+    scores = [s for _, s, _ in rows if s is not None]
+    rule = f"silhouette below {WEAK_SILHOUETTE} or stability below {WEAK_STABILITY}"
     return Finding(
-        not low,
-        f"{len(rows)} clustered playlist(s); "
-        + (f"{len(low)} with silhouette below {LOW_SILHOUETTE}" if low else "all clearly separated"),
+        not overlapping,
+        f"{len(rows)} clustered playlist(s): "
+        + (f"{len(overlapping)} with overlapping groups ({rule}), as their reports say" if overlapping
+           else "every one with separate, stable groups"),
         {
             "clustered_playlists": len(rows),
-            "lowest_silhouette": min(scores) if scores else None,
-            "mean_silhouette": sum(scores) / len(scores) if scores else None,
-            "low_silhouette": low,
+            "lowest_silhouette": round(min(scores), 2) if scores else None,
+            "mean_silhouette": round(sum(scores) / len(scores), 2) if scores else None,
+            "overlapping": overlapping,
         },
     )
 

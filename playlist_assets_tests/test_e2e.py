@@ -183,7 +183,7 @@ def test_graph_is_split_into_the_three_launches_the_readme_describes(built_graph
         "analytics/unclustered_entries",
         "reports/clusters_scatter",
         "reports/overview",
-        "reports/track_features",
+        "reports/track_features_page",
         "reports/cluster_reports",
     }
     assert {k for k, n in keys.items() if not n.partitioned and n.group not in FIRST_GROUPS} == {
@@ -317,8 +317,7 @@ def test_asset_graph_page_shows_every_stage(page: Page, built_graph: BuiltGraph,
         for group in ("raw", "features", "analytics", "reports"):
             page.get_by_text(group, exact=True).first.wait_for()
         expand_all_groups(page, shown_when_expanded="playlist_clusters")
-        # Names short enough not to be cut in a graph node, and found once (features/track_features
-        # and reports/track_features share a name).
+        # Names short enough not to be cut in a graph node.
         for name in ("playlists", "playlist_snapshots", "playlist_clusters", "overview", "index"):
             page.get_by_text(name, exact=True).first.wait_for()
     finally:

@@ -204,7 +204,7 @@ def test_a_report_partition_shows_its_lineage_with_the_playlist_name_first(demo_
         page = pages[playlist]
         assert list(page)[0] == "playlist" and page["playlist"] == name
         assert list(plots[playlist])[0] == "playlist" and list(clusterings[playlist])[0] == "playlist"
-        assert page["playlist_snapshot"] == snapshot and page["source"] == source
+        assert page["spotify_snapshot_id"] == snapshot and page["source"] == source
         assert page["code_version"] == code_version and "features" in page
         assert page["report_sha256"] == report_sha
         assert page["plot_sha256"] == (image_sha or "(no plot: not clustered)")

@@ -186,7 +186,7 @@ def test_re_rendering_gives_the_same_bytes(demo_build):
 
 def test_each_partition_shows_its_page_with_the_playlist_name_first(demo_build):
     settings, instance, _ = demo_build
-    records = instance.fetch_materializations(dg.AssetKey(["reports", "track_features"]), limit=1000).records
+    records = instance.fetch_materializations(dg.AssetKey(["reports", "track_features_page"]), limit=1000).records
     latest = {}
     for record in sorted(records, key=lambda r: r.storage_id):
         latest[record.partition_key] = {k: v.value for k, v in record.asset_materialization.metadata.items()}

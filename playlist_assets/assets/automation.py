@@ -65,9 +65,10 @@ daily_refresh = dg.ScheduleDefinition(
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Adds a partition for each new playlist, deletes those of removed playlists, and requests "
-        "report runs for exactly the playlists whose snapshot or contents changed since their report (one run "
-        "per contiguous stretch of partitions); then rebuilds the index."
+        "Adds a partition for each new playlist and deletes those of removed playlists; requests "
+        "report runs for the playlists whose report is missing or older than their contents, "
+        "snapshot or report code, or whose report files no longer match their lineage (a run "
+        "killed while writing); then rebuilds the index. Each tick says what it found."
     ),
 )
 def playlists_follow_the_library(

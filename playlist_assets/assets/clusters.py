@@ -4,6 +4,7 @@
 import dagster as dg
 
 from playlist_assets import analysis, quality, queries, tables, warehouse
+from playlist_assets.clustering import WEAK_SILHOUETTE, WEAK_STABILITY
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata, table_spec
 from playlist_assets.assets.partitions import CLUSTERING_CODE_VERSION, PLAYLISTS, WAREHOUSE_POOL, playlists_of_run
@@ -45,7 +46,10 @@ UPSTREAM = [PLAYLIST_SNAPSHOTS.key]
         dg.AssetCheckSpec(
             "clustering_quality",
             asset=["analytics", "playlist_clusterings"],
-            description=f"Silhouette recorded per playlist; warns below {quality.LOW_SILHOUETTE}.",
+            description=(
+                "Warns, naming them, about the playlists of the run whose groups overlap: silhouette "
+                f"below {WEAK_SILHOUETTE} or stability below {WEAK_STABILITY}, as their reports say."
+            ),
         ),
     ],
     partitions_def=PLAYLISTS,
@@ -104,7 +108,7 @@ def playlist_clustering(
         asset_key = dg.AssetKey([table.schema, table.name])
         for key, playlist_id in run.items():
             per_partition[(asset_key, key)]["dagster/row_count"] = counts.get(playlist_id, 0)
-            per_partition[(asset_key, key)]["row_count_counts"] = "this playlist's rows (the table holds every playlist's)"
+            per_partition[(asset_key, key)]["row_count_of"] = "this playlist only (the table holds every playlist)"
             per_partition[(asset_key, key)]["playlists_in_run"] = len(run)
     add_partition_metadata(context, per_partition)
     for table in frames:

@@ -1,4 +1,4 @@
-"""reports/track_features: each playlist's Track Features page and its histograms."""
+"""reports/track_features_page: each playlist's Track Features page and its histograms."""
 
 import hashlib
 from pathlib import Path
@@ -40,8 +40,8 @@ def track_features_pages(
     medians, and the ten highest and ten lowest tracks of each (or, without audio features, its
     release years, lengths, popularity and explicit share).
 
-    Written to reports/playlists/<slug>/track_features.md and
-    reports/images/playlists/<slug>/track_features.png; byte-identical Markdown for the same inputs.
+    Written to reports/playlists/SLUG/track_features.md and
+    reports/images/playlists/SLUG/track_features.png; byte-identical Markdown for the same inputs.
     """
     root = Path(reports.path)
     with warehouse_db.connect() as conn:

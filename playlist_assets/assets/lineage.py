@@ -129,7 +129,7 @@ def cluster_reports(
             (LINEAGE_KEY, key_of[r["playlist_id"]]): {
                 "playlist": r["playlist_name"] or "",
                 "dagster/row_count": 1,
-                "row_count_counts": "this playlist's row (the table holds every playlist's)",
+                "row_count_of": "this playlist only (the table holds every playlist)",
                 "report_path": r["report_path"],
                 "report_sha256": r["report_sha256"] or "",
                 "snapshot_id": r["snapshot_id"] or "",

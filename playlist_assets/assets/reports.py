@@ -11,6 +11,7 @@ from playlist_assets import files, quality, queries, report_data
 from playlist_assets.assets.checks import check_result
 from playlist_assets.assets.metadata import add_partition_metadata
 from playlist_assets.assets.partitions import (
+    CLUSTERING_CODE_VERSION,
     MARKDOWN_CODE_VERSION,
     PLAYLISTS,
     SCATTER_CODE_VERSION,
@@ -19,7 +20,7 @@ from playlist_assets.assets.partitions import (
 )
 from playlist_assets.assets.resources import ReportsResource, WarehouseResource
 from playlist_assets.parallel import WorkerPool
-from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS
+from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions_by_key
 from playlist_assets.reporting import previews, track_lists
 from playlist_assets.reporting.markdown import has_scatter, render_report
 from playlist_assets.reporting.paths import report_path, scatter_path, track_features_path
@@ -37,11 +38,13 @@ REPORT_INPUTS = [*CLUSTER_KEYS, PLAYLIST_SNAPSHOTS.key]
 SCATTER_KEY = dg.AssetKey(["reports", "clusters_scatter"])
 OVERVIEW_KEY = dg.AssetKey(["reports", "overview"])
 # Written by assets/feature_pages.py; named here because the overview links to it.
-TRACK_FEATURES_KEY = dg.AssetKey(["reports", "track_features"])
+TRACK_FEATURES_KEY = dg.AssetKey(["reports", "track_features_page"])
 CODE_VERSION = (
     f"playlist-assets {playlist_assets.__version__} "
-    f"({SCATTER_CODE_VERSION}, {MARKDOWN_CODE_VERSION}, {TRACK_FEATURES_CODE_VERSION})"
+    f"({CLUSTERING_CODE_VERSION}, {SCATTER_CODE_VERSION}, {MARKDOWN_CODE_VERSION}, {TRACK_FEATURES_CODE_VERSION})"
 )
+# Spotify's snapshot id, told apart from features/playlist_snapshots (this project's data version).
+_METADATA_LABELS = {"Playlist snapshot": "spotify_snapshot_id"}
 PER_PLAYLIST = dict(partitions_def=PLAYLISTS, backfill_policy=dg.BackfillPolicy.single_run())
 
 
@@ -78,7 +81,7 @@ def clusters_scatter(
 ) -> None:
     """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
 
-    Written to reports/images/playlists/<slug>/clusters/clusters_scatter.png.
+    Written to reports/images/playlists/SLUG/clusters/clusters_scatter.png.
     """
     root = Path(reports.path)
     built, key_of = _reports(warehouse_db, context.partition_keys)
@@ -131,14 +134,17 @@ def overview(
     reports: ReportsResource,
     workers: dg.ResourceParam[WorkerPool],
 ):
-    """The Markdown report of each playlist, in the seed reports' shape.
+    """The Markdown report of each playlist: its clusters, their songs, and where they came from.
 
-    Written to reports/playlists/<slug>/clusters/overview.md; byte-identical for the same inputs.
+    Written to reports/playlists/SLUG/clusters/overview.md; byte-identical for the same inputs.
     """
     root = Path(reports.path)
     written, per_partition = [], {}
     reports_and_plots, key_of = _reports(warehouse_db, context.partition_keys, with_scatter=False)
     built = [report for report, _ in reports_and_plots]
+    # Each playlist's own recorded version: Dagster's input data version of a ranged run
+    # combines every partition of the range.
+    versions = recorded_versions_by_key(context.instance)
     for report, text in zip(built, workers.map(render_report, built)):
         _write_track_lists(root, report)  # before the report that links to them
         path = root / report_path(report.slug)
@@ -149,7 +155,8 @@ def overview(
         # the playlist first, then its provenance, then both files' hashes (as in the lineage).
         per_partition[(OVERVIEW_KEY, key_of[report.playlist_id])] = {
             "playlist": report.name,
-            **{label.lower().replace(" ", "_"): value for label, value in report.provenance},
+            **{_METADATA_LABELS.get(label, label.lower().replace(" ", "_")): value for label, value in report.provenance},
+            "playlist_version": versions.get(key_of[report.playlist_id], "(not recorded yet)"),
             "report_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
             "plot_sha256": files.sha256_of(png) if has_scatter(report) else "(no plot: not clustered)",
             "path": dg.MetadataValue.path(str(path)),

@@ -35,14 +35,14 @@ class WarehouseResource(dg.ConfigurableResource):
             yield conn
 
 
+# Each step that uses it gets a pool of its own, closed when the step ends (its workers have
+# exited by then), so the step's process can end: in `dagster dev`'s run workers, the
+# multiprocess executor and tests alike. The command line passes a pool it owns instead
+# (pipeline.py), so one pool serves all of its runs.
 class WorkersResource(dg.ConfigurableResource):
-    """Worker processes for per-playlist work (PLAYLIST_ASSETS_WORKERS; 0 = one per core).
-
-    Each step that uses it gets a pool of its own, closed when the step ends (its workers
-    have exited by then), so the step's process can end: in `dagster dev`'s run workers, the
-    multiprocess executor and tests alike. The command line passes a pool it owns instead
-    (pipeline.py), so one pool serves all of its runs.
-    """
+    """Processes that cluster and draw playlists side by side in large runs
+    (PLAYLIST_ASSETS_WORKERS: 0 = one per CPU core, 1 = none). A run starts them when it needs
+    them and stops them when its step ends."""
 
     processes: int = 0
 
