@@ -4,8 +4,8 @@ The same small demo library is built on two instance folders: one whose dagster.
 event log storage (Dagster's stock `SqliteEventLogStorage`, in its usual place under the
 folder), and one as `prepare_instance_folder` writes it (`playlist_assets.event_log`). Then,
 on both, one playlist is edited and the library landed again (the `refresh_library` job).
-After each of the two steps the two histories are read back, through a fresh instance per folder as the webserver or the daemon would read them, and
-must be the same:
+After each of the two steps the two histories are read back, through a fresh instance per
+folder as the webserver or the daemon would read them, and must be the same:
 
 - every asset event, per asset key and partition, in order: its type (planned,
   materialization, observation, failure), the run that wrote it, its tags (data and code
@@ -73,7 +73,9 @@ def stock_folder(dagster_home: Path) -> Path:
 
 def build_history(root: Path, storage: str) -> dict[str, dict]:
     """Run the steps on a new instance folder of the given storage; the views after each step."""
-    settings = make_settings(root, demo_playlists="8", demo_tracks="30")
+    # One process (workers=1): only the run's own process writes events, and a worker pool
+    # would cost each build a process start and its imports.
+    settings = make_settings(root, demo_playlists="8", demo_tracks="30", workers="1")
     edited = settings.with_(demo_edits=1)
     if storage == "stock":
         stock_folder(settings.dagster_home)
