@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# How the command is started: `python -m playlist_assets.cli materialize ...`.
-CLI = ("-m", "playlist_assets.cli")
+# How the command is started: `python -m playlist_assets.runtime.cli materialize ...`.
+CLI = ("-m", "playlist_assets.runtime.cli")
 # The checkout this benchmarks folder belongs to: the runs import its package.
 CHECKOUT = Path(__file__).resolve().parents[1]
 

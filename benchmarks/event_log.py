@@ -8,7 +8,7 @@ Figures, not tests: it prints what it measured. For each library size it runs th
 `run.py` (`playlist-assets materialize` on the demo library scaled to N playlists x 100
 entries, fresh folders) once per storage, the storages interleaved:
 
-- **batched**: the instance folder as the command writes it (`playlist_assets.event_log`);
+- **batched**: the instance folder as the command writes it (`playlist_assets.runtime.event_log`);
 - **stock**: the same dagster.yaml without its `event_log_storage`, so Dagster uses its own
   `SqliteEventLogStorage` in the same place (`<DAGSTER_HOME>/history/runs`).
 
@@ -71,7 +71,7 @@ def _say(message: str) -> None:
 
 def prepare(workspace: Workspace, storage: str) -> None:
     """The instance folder: as the command writes it, or the same without the batched log."""
-    from playlist_assets.instance import prepare_instance_folder
+    from playlist_assets.runtime.instance import prepare_instance_folder
 
     prepare_instance_folder(workspace.dagster_home)
     if storage == "stock":

@@ -129,7 +129,7 @@ def main() -> None:
     out, *argv = sys.argv[1:]
     sys.meta_path.insert(0, _InstrumentOnImport())
     atexit.register(_write, out)
-    from playlist_assets.cli import main as cli
+    from playlist_assets.runtime.cli import main as cli
 
     sys.exit(cli(argv))
 

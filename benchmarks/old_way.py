@@ -29,8 +29,9 @@ import polars as pl
 matplotlib.use("Agg")  # before pyplot: benchmarks run without a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from playlist_assets import queries, report_data  # noqa: E402
-from playlist_assets.reporting.model import PlaylistReport, ScatterInput  # noqa: E402
+from playlist_assets.reports import report_data  # noqa: E402
+from playlist_assets.warehouse import queries
+from playlist_assets.reports.model import PlaylistReport, ScatterInput  # noqa: E402
 from per_report import MARKDOWN, PNG, WARM_UP_PLAYLISTS, Built, Measured, Stopwatch, slugs_of_library  # noqa: E402
 
 try:

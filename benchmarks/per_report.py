@@ -15,12 +15,15 @@ from pathlib import Path
 
 import duckdb
 
-from playlist_assets import analysis, parallel, queries, report_data
-from playlist_assets.reporting.markdown import render_report
-from playlist_assets.reporting.model import PlaylistReport, ScatterInput
-from playlist_assets.reporting.paths import report_path
-from playlist_assets.reporting.scatter import render_scatter
-from playlist_assets.reporting.slugs import assign_slugs
+from playlist_assets.clustering import analysis
+from playlist_assets.reports import report_data
+from playlist_assets.runtime import parallel
+from playlist_assets.warehouse import queries
+from playlist_assets.reports.markdown import render_report
+from playlist_assets.reports.model import PlaylistReport, ScatterInput
+from playlist_assets.reports.paths import report_path
+from playlist_assets.reports.scatter import render_scatter
+from playlist_assets.reports.slugs import assign_slugs
 
 CLUSTERING, PNG, MARKDOWN = "clustering", "png", "markdown"
 # Enough playlists that the one-off costs of a first call (font loading, BLAS start-up) are

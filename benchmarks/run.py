@@ -157,12 +157,12 @@ def _per_report(args: argparse.Namespace, workspace: Workspace) -> dict:
     import feature_pages
     import old_way
     import per_report
-    from playlist_assets.warehouse import connect
+    from playlist_assets.warehouse.database import connect
 
     with warnings.catch_warnings():
         # As the CLI does: Dagster's notice about the project's beta backfill policy is noise here.
         warnings.simplefilter("ignore")
-        from playlist_assets.assets.reports import CODE_VERSION
+        from playlist_assets.reports.report_assets import CODE_VERSION
 
     with connect(workspace.warehouse, read_only=True) as conn:
         ids = per_report.sample_playlists(conn, args.per_report_playlists)

@@ -21,7 +21,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playlist_assets.instance import prepare_instance_folder  # noqa: E402
+from playlist_assets.runtime.instance import prepare_instance_folder  # noqa: E402
 from playlist_assets_tests.e2e_support import (  # noqa: E402
     LOCATION_NAME,
     REPO_ROOT,

@@ -6,25 +6,25 @@ import dataclasses
 
 import dagster as dg
 
-from playlist_assets.assets.automation import (
+from playlist_assets.automation.jobs import (
     daily_refresh,
     playlist_reports,
     playlists_follow_the_library,
     refresh_library,
     reports_index_job,
 )
-from playlist_assets.assets.clusters import playlist_clustering
-from playlist_assets.assets.feature_pages import track_features_pages
-from playlist_assets.assets.features import track_features
-from playlist_assets.assets.raw import raw_library
-from playlist_assets.assets.lineage import cluster_reports, reports_index
-from playlist_assets.assets.reports import clusters_scatter, overview
-from playlist_assets.assets.saving import save_clusters_to_spotify
-from playlist_assets.assets.snapshots import playlist_snapshots
-from playlist_assets.assets.views import warehouse_views
-from playlist_assets.assets.resources import LibrarySource, ReportsResource, WarehouseResource, WorkersResource
-from playlist_assets.parallel import WorkerPool
-from playlist_assets.settings import Settings
+from playlist_assets.clustering.clustering_assets import playlist_clustering
+from playlist_assets.reports.feature_page_assets import track_features_pages
+from playlist_assets.features.feature_assets import track_features
+from playlist_assets.ingest.landing_assets import raw_library
+from playlist_assets.reports.lineage_assets import cluster_reports, reports_index
+from playlist_assets.reports.report_assets import clusters_scatter, overview
+from playlist_assets.reports.saving_assets import save_clusters_to_spotify
+from playlist_assets.features.snapshot_assets import playlist_snapshots
+from playlist_assets.warehouse.view_assets import warehouse_views
+from playlist_assets.runtime.resources import LibrarySource, ReportsResource, WarehouseResource, WorkersResource
+from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.runtime.settings import Settings
 
 ASSETS = [raw_library, track_features, playlist_snapshots, playlist_clustering, clusters_scatter, track_features_pages, overview, cluster_reports, reports_index, warehouse_views]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from playlist_assets.settings import Settings
+from playlist_assets.runtime.settings import Settings
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -25,7 +25,7 @@ def make_settings(root: Path, **overrides) -> Settings:
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory):
     """The default demo library materialized end to end: (settings, instance, summary)."""
-    from playlist_assets.pipeline import materialize_everything
+    from playlist_assets.runtime.pipeline import materialize_everything
 
     root = tmp_path_factory.mktemp("demo")
     settings = make_settings(root)

@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 import requests
 
-from playlist_assets.sources.account_enrich import enrich_from_api
-from playlist_assets.sources.account_export import read_account_export
-from playlist_assets.sources.library import RawLibrary
-from playlist_assets.sources.spotify_api import SpotifyConfig
-from playlist_assets.sources.spotify_http import SpotifyError
-from playlist_assets.sources.spotify_objects import SpotifyPayload, entry_item
+from playlist_assets.ingest.sources.account_enrich import enrich_from_api
+from playlist_assets.ingest.sources.account_export import read_account_export
+from playlist_assets.ingest.sources.library import RawLibrary
+from playlist_assets.ingest.sources.spotify_api import SpotifyConfig
+from playlist_assets.ingest.sources.spotify_http import SpotifyError
+from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload, entry_item
 from playlist_assets_tests.test_spotify_source import T0, expected, no_sleep, payload  # noqa: F401 (fixtures)
 from playlist_assets_tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeSpotify, Fault, FaultPlan
 

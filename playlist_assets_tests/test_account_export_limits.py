@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from playlist_assets.sources import account_export
-from playlist_assets.sources.account_export import read_account_export
-from playlist_assets.sources.errors import SourceError
+from playlist_assets.ingest.sources import account_export
+from playlist_assets.ingest.sources.account_export import read_account_export
+from playlist_assets.ingest.sources.errors import SourceError
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "account_export_2025_Playlist1.json"
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)

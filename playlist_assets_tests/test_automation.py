@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from playlist_assets import planning
-from playlist_assets.assets.automation import LANDING, playlists_follow_the_library
-from playlist_assets.assets.partitions import PLAYLISTS, partition_key
+from playlist_assets.automation import planning
+from playlist_assets.automation.jobs import LANDING, playlists_follow_the_library
+from playlist_assets.partitions import PLAYLISTS, partition_key
 from playlist_assets.definitions import ASSETS, build_definitions, resources_for
-from playlist_assets.pipeline import materialize_everything
+from playlist_assets.runtime.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 

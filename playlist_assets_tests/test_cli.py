@@ -12,7 +12,7 @@ import duckdb
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "playlist_assets.cli", *args], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "playlist_assets.runtime.cli", *args], env=env, capture_output=True, text=True, timeout=600
     )
 
 

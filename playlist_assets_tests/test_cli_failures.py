@@ -23,7 +23,7 @@ def cli_env() -> dict[str, str]:
 
 def materialize(warehouse: Path, tmp_path: Path, env: dict[str, str] | None = None, prefix=()):
     return subprocess.run(
-        [*prefix, sys.executable, "-m", "playlist_assets.cli", "materialize", "--demo-playlists", "3",
+        [*prefix, sys.executable, "-m", "playlist_assets.runtime.cli", "materialize", "--demo-playlists", "3",
          "--warehouse", str(warehouse), "--reports", str(tmp_path / "reports"),
          "--dagster-home", str(tmp_path / "dagster")],
         env=env or cli_env(), capture_output=True, text=True, timeout=HANG_GUARD_S,
@@ -122,7 +122,7 @@ def test_the_sql_command_names_a_file_that_is_not_duckdb(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     warehouse.write_bytes(b"")
     done = subprocess.run(
-        [sys.executable, "-m", "playlist_assets.cli", "sql", "--warehouse", str(warehouse), "SELECT 1"],
+        [sys.executable, "-m", "playlist_assets.runtime.cli", "sql", "--warehouse", str(warehouse), "SELECT 1"],
         env=cli_env(), capture_output=True, text=True, timeout=HANG_GUARD_S,
     )
     assert_refused(done, warehouse, "is not a DuckDB database")

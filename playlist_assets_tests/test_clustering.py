@@ -1,4 +1,4 @@
-"""Unit tests of playlist_assets.clustering: pure functions over small constructed playlists."""
+"""Unit tests of playlist_assets.clustering.kmeans: pure functions over small constructed playlists."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from playlist_assets import clustering
-from playlist_assets.clustering import (
+from playlist_assets.clustering import kmeans
+from playlist_assets.clustering.kmeans import (
     ASSIGNMENT_SCHEMA,
     MIN_TRACKS,
     cluster_playlist,
@@ -209,15 +209,15 @@ def outlier_playlist():
 def test_lopsided_clustering_is_rejected_when_a_balanced_one_exists(monkeypatch):
     sizes = lambda result: [c.size for c in result.clusters]  # noqa: E731
     result = cluster_playlist(outlier_playlist(), AUDIO)
-    assert max(sizes(result)) <= clustering.MAX_SIZE_RATIO * min(sizes(result))
+    assert max(sizes(result)) <= kmeans.MAX_SIZE_RATIO * min(sizes(result))
     # Without the rule the silhouette would pick the lopsided split: the test above can fail.
-    monkeypatch.setattr(clustering, "MAX_SIZE_RATIO", float("inf"))
+    monkeypatch.setattr(kmeans, "MAX_SIZE_RATIO", float("inf"))
     unguarded = cluster_playlist(outlier_playlist(), AUDIO)
     assert max(sizes(unguarded)) > 10 * min(sizes(unguarded))
 
 
 def test_when_every_k_is_lopsided_the_least_lopsided_is_kept(monkeypatch):
-    monkeypatch.setattr(clustering, "MAX_SIZE_RATIO", 1.0)  # every unequal split counts as lopsided
+    monkeypatch.setattr(kmeans, "MAX_SIZE_RATIO", 1.0)  # every unequal split counts as lopsided
     frame, _ = blobs([24, 12, 6], [[0] * 6, [7] + [0] * 5, [0, 7, 0, 0, 0, 0]])
     result = cluster_playlist(frame, AUDIO)
     z = StandardScaler().fit_transform(frame.sort("track_id").select(AUDIO).to_numpy())
@@ -255,16 +255,16 @@ def score_every_k(z: np.ndarray):
     among balanced k, the smallest within SILHOUETTE_NOISE of the best silhouette; with none
     balanced, the least lopsided (then the highest silhouette, then the smallest k)."""
     candidates = []
-    for k in range(2, clustering.MAX_K + 1):
+    for k in range(2, kmeans.MAX_K + 1):
         labels = kmeans_labels(z, k)
         if labels is not None:
             sizes = np.bincount(labels, minlength=k)
             ratio = sizes.max() / sizes.min()
-            candidates.append((ratio > clustering.MAX_SIZE_RATIO, ratio, float(silhouette_score(z, labels)), k, labels))
+            candidates.append((ratio > kmeans.MAX_SIZE_RATIO, ratio, float(silhouette_score(z, labels)), k, labels))
     balanced = [c for c in candidates if not c[0]]
     if balanced:
         best = max(c[2] for c in balanced)
-        chosen = min((c for c in balanced if c[2] >= best - clustering.SILHOUETTE_NOISE), key=lambda c: c[3])
+        chosen = min((c for c in balanced if c[2] >= best - kmeans.SILHOUETTE_NOISE), key=lambda c: c[3])
     else:
         chosen = min(candidates, key=lambda c: (c[1], -c[2], c[3]))
     return chosen[4], chosen[2]
@@ -272,13 +272,13 @@ def score_every_k(z: np.ndarray):
 
 @pytest.mark.parametrize("max_size_ratio", [10.0, 3.0, 1.0])  # 1.0: every unequal split is lopsided
 def test_scoring_only_the_k_that_can_win_chooses_as_scoring_every_k(monkeypatch, max_size_ratio):
-    monkeypatch.setattr(clustering, "MAX_SIZE_RATIO", max_size_ratio)
+    monkeypatch.setattr(kmeans, "MAX_SIZE_RATIO", max_size_ratio)
     uneven, _ = blobs([24, 12, 6], [[0] * 6, [7] + [0] * 5, [0, 7, 0, 0, 0, 0]])
     playlists = [outlier_playlist(), three_blobs()[0], uneven]
     playlists += [blobs([30], [[0] * 6], seed=s)[0] for s in range(3)]  # no structure: many k near-tied
     for frame in playlists:
         z = StandardScaler().fit_transform(frame.sort("track_id").select(AUDIO).to_numpy())
-        labels, silhouette = clustering._choose_clustering(z)
+        labels, silhouette = kmeans._choose_clustering(z)
         expected_labels, expected_silhouette = score_every_k(z)
         np.testing.assert_array_equal(labels, expected_labels)
         assert silhouette == pytest.approx(expected_silhouette, abs=1e-12)

@@ -10,18 +10,18 @@ import textwrap
 import dagster as dg
 import duckdb
 
-from playlist_assets.assets.partitions import PLAYLISTS
-from playlist_assets.instance import prepare_instance_folder
-from playlist_assets.pipeline import materialize_everything
+from playlist_assets.partitions import PLAYLISTS
+from playlist_assets.runtime.instance import prepare_instance_folder
+from playlist_assets.runtime.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 RUN_RANGE = textwrap.dedent("""
     import sys
     import dagster as dg
-    from playlist_assets.assets.automation import PER_PLAYLIST
-    from playlist_assets.assets.partitions import range_tags
+    from playlist_assets.automation.jobs import PER_PLAYLIST
+    from playlist_assets.partitions import range_tags
     from playlist_assets.definitions import ASSETS, resources_for
-    from playlist_assets.settings import Settings
+    from playlist_assets.runtime.settings import Settings
     result = dg.materialize(
         ASSETS, selection=PER_PLAYLIST, instance=dg.DagsterInstance.get(),
         resources=resources_for(Settings.from_env()), tags=range_tags(sys.argv[1], sys.argv[2]),

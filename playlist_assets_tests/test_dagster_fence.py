@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from playlist_assets import event_log
-from playlist_assets.assets.metadata import add_partition_metadata
-from playlist_assets.instance import prepare_instance_folder
+from playlist_assets.runtime import event_log
+from playlist_assets.warehouse.table_metadata import add_partition_metadata
+from playlist_assets.runtime.instance import prepare_instance_folder
 
 PACKAGE = Path(__file__).resolve().parents[1] / "playlist_assets"
 PARTS = dg.DynamicPartitionsDefinition(name="fence_parts")
@@ -25,7 +25,7 @@ def test_no_other_module_reaches_into_dagsters_private_modules():
         for path in PACKAGE.rglob("*.py")
         if re.search(r"\bdagster\._", path.read_text(encoding="utf-8"))
     )
-    assert reaching == ["event_log.py"]
+    assert reaching == ["runtime/event_log.py"]
 
 
 def test_the_installed_dagster_is_the_one_the_batched_log_was_tested_with():
@@ -94,7 +94,7 @@ def test_per_partition_metadata_and_batched_materializations_land_on_each_partit
 
 FALLBACK = """
 import warnings
-from playlist_assets import event_log
+from playlist_assets.runtime import event_log
 event_log.dagster_version = "9.0.0"
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")

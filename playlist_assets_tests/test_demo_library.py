@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from playlist_assets import tables
-from playlist_assets.sources.demo import demo_library, demo_payload, edit_playlists
-from playlist_assets.sources.library import RawLibrary
-from playlist_assets.sources.spotify_objects import SpotifyPayload, library_from_payload
+from playlist_assets.warehouse import tables
+from playlist_assets.ingest.sources.demo import demo_library, demo_payload, edit_playlists
+from playlist_assets.ingest.sources.library import RawLibrary
+from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload, library_from_payload
 
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from playlist_assets.settings import SETTINGS_DOC
-from playlist_assets.sources.spotify_api import SpotifyConfig
+from playlist_assets.runtime.settings import SETTINGS_DOC
+from playlist_assets.ingest.sources.spotify_api import SpotifyConfig
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

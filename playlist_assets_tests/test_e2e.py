@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import pytest
 
-from playlist_assets.assets.partitions import partition_key
-from playlist_assets.instance import prepare_instance_folder
+from playlist_assets.partitions import partition_key
+from playlist_assets.runtime.instance import prepare_instance_folder
 from playlist_assets_tests.e2e_support import (
     REPO_ROOT,
     AssetNode,
@@ -311,14 +311,22 @@ def expand_all_groups(page: Page, shown_when_expanded: str, attempts: int = 3) -
 
 @pytest.mark.usefixtures("chromium_executable")  # first, so a missing browser skips before the build
 def test_asset_graph_page_shows_every_stage(page: Page, built_graph: BuiltGraph, tmp_path: Path) -> None:
+    page.set_viewport_size({"width": 1800, "height": 1000})
     page.goto(f"{built_graph.env.server.url}/asset-groups")
     try:
         page.get_by_text("Global asset lineage").wait_for()
+        # Collapsed, the groups read left to right as the data flows (the tree beside the graph
+        # names them too: the graph's own box of each name is the rightmost).
+        lefts = {}
         for group in ("raw", "features", "analytics", "reports"):
             page.get_by_text(group, exact=True).first.wait_for()
-        expand_all_groups(page, shown_when_expanded="playlist_clusters")
-        # Names short enough not to be cut in a graph node.
-        for name in ("playlists", "playlist_snapshots", "playlist_clusters", "overview", "index"):
+            boxes = [b for b in (e.bounding_box() for e in page.get_by_text(group, exact=True).all()) if b]
+            lefts[group] = max(b["x"] for b in boxes)
+        assert sorted(lefts, key=lefts.get) == ["raw", "features", "analytics", "reports"], lefts
+        # Expanded, the graph is larger than the window and the UI draws only what is in view:
+        # nodes of three stages there, named in full.
+        expand_all_groups(page, shown_when_expanded="playlist_snapshots")
+        for name in ("playlists", "clusters", "clusters_scatter", "cluster_reports", "sql_views"):
             page.get_by_text(name, exact=True).first.wait_for()
     finally:
         page.screenshot(path=str(tmp_path / "asset_graph.png"))

@@ -7,8 +7,8 @@ import sqlite3
 import dagster as dg
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from playlist_assets.event_log import DATA_VERSION_TAG, BatchedSqliteEventLogStorage, log_materializations_as_one_batch
-from playlist_assets.instance import PREVIOUS_TEMPLATE, WITH_EVENT_LOG_TEMPLATE, prepare_instance_folder
+from playlist_assets.runtime.event_log import DATA_VERSION_TAG, BatchedSqliteEventLogStorage, log_materializations_as_one_batch
+from playlist_assets.runtime.instance import PREVIOUS_TEMPLATE, TEMPLATE, WITH_EVENT_LOG_TEMPLATE, prepare_instance_folder
 
 KEYS = [f"playlist-{i:02d}" for i in range(25)]
 PARTS = dg.DynamicPartitionsDefinition(name="event_log_test")
@@ -96,6 +96,17 @@ def test_an_untouched_dagster_yaml_of_the_last_version_gains_run_monitoring(tmp_
     # Slots of a run that ended without releasing them (a crashed run process) are freed.
     assert instance.run_monitoring_enabled
     assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
+
+
+def test_a_dagster_yaml_naming_the_event_log_where_it_used_to_be_is_updated(tmp_path):
+    # Before the package was laid out by stage, the module was playlist_assets.event_log.
+    runs = json.dumps(str(tmp_path / "history" / "runs"))
+    (tmp_path / "dagster.yaml").write_text(
+        TEMPLATE.replace("playlist_assets.runtime.event_log", "playlist_assets.event_log").format(event_log_dir=runs)
+    )
+    prepare_instance_folder(tmp_path)
+    assert "module: playlist_assets.runtime.event_log" in (tmp_path / "dagster.yaml").read_text()
+    assert isinstance(dg.DagsterInstance.from_config(str(tmp_path)).event_log_storage, BatchedSqliteEventLogStorage)
 
 
 def test_a_copied_instance_folder_records_runs_in_its_own_history(tmp_path):

@@ -2,7 +2,7 @@
 
 The same small demo library is built on two instance folders: one whose dagster.yaml names no
 event log storage (Dagster's stock `SqliteEventLogStorage`, in its usual place under the
-folder), and one as `prepare_instance_folder` writes it (`playlist_assets.event_log`). Then,
+folder), and one as `prepare_instance_folder` writes it (`playlist_assets.runtime.event_log`). Then,
 on both, one playlist is edited and the library landed again (the `refresh_library` job).
 After each of the two steps the two histories are read back, through a fresh instance per
 folder as the webserver or the daemon would read them, and must be the same:
@@ -42,8 +42,8 @@ from dagster._core.loader import LoadingContextForTest
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from playlist_assets.definitions import build_definitions
-from playlist_assets.instance import prepare_instance_folder
-from playlist_assets.pipeline import materialize_everything
+from playlist_assets.runtime.instance import prepare_instance_folder
+from playlist_assets.runtime.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"

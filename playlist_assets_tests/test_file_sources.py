@@ -14,10 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from playlist_assets.sources.account_export import derived_artist_id, read_account_export
-from playlist_assets.sources.errors import SourceError
-from playlist_assets.sources.exportify import read_exportify
-from playlist_assets.sources.library import RawLibrary
+from playlist_assets.ingest.sources.account_export import derived_artist_id, read_account_export
+from playlist_assets.ingest.sources.errors import SourceError
+from playlist_assets.ingest.sources.exportify import read_exportify
+from playlist_assets.ingest.sources.library import RawLibrary
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 WATSONBOX_2020 = SAMPLES / "exportify_watsonbox_2020_instrumental.csv"

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from playlist_assets.pipeline import PipelineError, materialize_everything
+from playlist_assets.runtime.pipeline import PipelineError, materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"

@@ -8,11 +8,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from playlist_assets import tables
-from playlist_assets.quality import dead_links
+from playlist_assets.warehouse import tables
+from playlist_assets.warehouse.quality import dead_links
 from playlist_assets.definitions import ASSETS, resources_for
-from playlist_assets.assets.partitions import partition_key
-from playlist_assets.pipeline import materialize_everything
+from playlist_assets.partitions import partition_key
+from playlist_assets.runtime.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 
@@ -179,7 +179,7 @@ def test_a_failing_source_leaves_the_previous_snapshot_untouched(tmp_path, monke
     materialize_everything(settings, echo=lambda _: None, instance=instance)
     before = {t.name: query(settings, f"SELECT count(*) FROM {t.qualified_name}")[0][0] for t in tables.RAW_TABLES}
 
-    from playlist_assets.assets import resources
+    from playlist_assets.runtime import resources
 
     def broken(self, *args, **kwargs):
         raise RuntimeError("the source went away half-way")

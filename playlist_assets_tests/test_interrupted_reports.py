@@ -10,10 +10,10 @@ import time
 import dagster as dg
 import duckdb
 
-from playlist_assets import files
-from playlist_assets.assets.automation import playlists_follow_the_library
+from playlist_assets.reports import files
+from playlist_assets.automation.jobs import playlists_follow_the_library
 from playlist_assets.definitions import resources_for
-from playlist_assets.pipeline import materialize_everything
+from playlist_assets.runtime.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 

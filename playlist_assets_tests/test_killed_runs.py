@@ -17,10 +17,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from playlist_assets import owned_runs
-from playlist_assets.assets.partitions import WAREHOUSE_POOL
-from playlist_assets.instance import prepare_instance_folder
-from playlist_assets.pipeline import PipelineError, materialize_everything
+from playlist_assets.runtime import owned_runs
+from playlist_assets.partitions import WAREHOUSE_POOL
+from playlist_assets.runtime.instance import prepare_instance_folder
+from playlist_assets.runtime.pipeline import PipelineError, materialize_everything
 from playlist_assets_tests.conftest import make_settings
 
 
@@ -120,7 +120,7 @@ def wait_for_line(path: Path, text: str, timeout_s: float) -> None:
 def test_kill_9_while_clustering_then_a_plain_rerun_succeeds_with_reports_equal_to_their_lineage(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PLAYLIST_ASSETS_", "DAGSTER_"))}
     args = [
-        sys.executable, "-m", "playlist_assets.cli", "materialize", "--demo-playlists", KILL_PLAYLISTS,
+        sys.executable, "-m", "playlist_assets.runtime.cli", "materialize", "--demo-playlists", KILL_PLAYLISTS,
         "--demo-tracks", KILL_TRACKS, "--workers", "2", "--warehouse", str(tmp_path / "w.duckdb"),
         "--reports", str(tmp_path / "reports"), "--dagster-home", str(tmp_path / "dagster"),
     ]

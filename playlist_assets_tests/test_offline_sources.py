@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 import pytest
 
 from playlist_assets.definitions import resources_for
-from playlist_assets.sources import offline
-from playlist_assets.sources.errors import SourceError
-from playlist_assets.sources.offline import OfflineLibrary, read_offline, read_offline_or_ahead, reading_ahead
+from playlist_assets.ingest.sources import offline
+from playlist_assets.ingest.sources.errors import SourceError
+from playlist_assets.ingest.sources.offline import OfflineLibrary, read_offline, read_offline_or_ahead, reading_ahead
 from playlist_assets_tests.conftest import make_settings
 
 LATER = datetime(2030, 1, 1, tzinfo=timezone.utc)

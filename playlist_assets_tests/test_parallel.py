@@ -10,9 +10,11 @@ import time
 
 import pytest
 
-from playlist_assets import analysis, features, parallel
-from playlist_assets.parallel import WorkerPool
-from playlist_assets.sources.demo import demo_library
+from playlist_assets.clustering import analysis
+from playlist_assets.features import feature_table
+from playlist_assets.runtime import parallel
+from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.ingest.sources.demo import demo_library
 
 
 def pid_and_square(n: int) -> tuple[int, int]:
@@ -38,7 +40,7 @@ def test_a_small_run_or_one_worker_stays_in_this_process():
 
 def test_clustering_a_library_on_two_processes_equals_one():
     library = demo_library(2 * parallel.MIN_ITEMS_PER_WORKER, 25)
-    table = features.track_features(library.tracks, library.albums, library.audio_features)
+    table = feature_table.track_features(library.tracks, library.albums, library.audio_features)
     one = analysis.cluster_library(library.playlists, library.playlist_tracks, table)
     with WorkerPool(2) as pool:
         two = analysis.cluster_library(library.playlists, library.playlist_tracks, table, pool)
@@ -97,7 +99,7 @@ def test_closing_the_pool_ends_its_workers_and_it_cannot_be_used_again():
 
 
 PROGRAM = """
-from playlist_assets.parallel import WorkerPool
+from playlist_assets.runtime.parallel import WorkerPool
 from playlist_assets_tests.test_parallel import pid_and_square
 with WorkerPool(2) as pool:
     print(len({pid for pid, _ in pool.map(pid_and_square, list(range(200)))}), flush=True)

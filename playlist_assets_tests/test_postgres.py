@@ -19,11 +19,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from playlist_assets import queries
-from playlist_assets.assets.partitions import PLAYLISTS, WAREHOUSE_POOL
-from playlist_assets.assets.reports import OVERVIEW_KEY
-from playlist_assets.pipeline import materialize_everything
-from playlist_assets.warehouse import connect, scalar
+from playlist_assets.warehouse import queries
+from playlist_assets.partitions import PLAYLISTS, WAREHOUSE_POOL
+from playlist_assets.reports.report_assets import OVERVIEW_KEY
+from playlist_assets.runtime.pipeline import materialize_everything
+from playlist_assets.warehouse.database import connect, scalar
 from playlist_assets_tests.conftest import make_settings
 
 DEPLOY_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from playlist_assets import quality, tables
+from playlist_assets.warehouse import quality, tables
 
 
 def test_dead_links_finds_missing_files_and_links_leaving_the_folder(tmp_path: Path):
@@ -30,7 +30,7 @@ def test_dead_links_finds_missing_files_and_links_leaving_the_folder(tmp_path: P
 def test_audio_features_out_of_range_are_named():
     conn = duckdb.connect()
     conn.execute("CREATE SCHEMA raw")
-    from playlist_assets.warehouse import create_table_sql
+    from playlist_assets.warehouse.database import create_table_sql
 
     conn.execute(create_table_sql(tables.RAW_AUDIO_FEATURES))
     conn.execute("INSERT INTO raw.audio_features (track_id, energy, tempo) VALUES ('a', 0.5, 120), ('b', 1.7, 120)")

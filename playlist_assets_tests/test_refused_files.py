@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from playlist_assets import quality
-from playlist_assets.cli import EXIT_REFUSED_FILES, main
-from playlist_assets.reporting.markdown import REFUSED_TITLE, render_index
-from playlist_assets.reporting.model import IndexEntry, RefusedFile
-from playlist_assets.sources.errors import SourceError
-from playlist_assets.sources.exportify import read_exportify
+from playlist_assets.warehouse import quality
+from playlist_assets.runtime.cli import EXIT_REFUSED_FILES, main
+from playlist_assets.reports.markdown import REFUSED_TITLE, render_index
+from playlist_assets.reports.model import IndexEntry, RefusedFile
+from playlist_assets.ingest.sources.errors import SourceError
+from playlist_assets.ingest.sources.exportify import read_exportify
 
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 HEADER = ["Track URI", "Track Name", "Artist URI(s)", "Artist Name(s)", "Album Name", "Album Release Date",

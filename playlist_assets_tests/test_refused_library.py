@@ -11,9 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from playlist_assets import quality, tables
-from playlist_assets.pipeline import PipelineError, materialize_everything
-from playlist_assets.sources.library import RawLibrary
+from playlist_assets.warehouse import quality, tables
+from playlist_assets.runtime.pipeline import PipelineError, materialize_everything
+from playlist_assets.ingest.sources.library import RawLibrary
 from playlist_assets_tests.conftest import make_settings
 
 # Exportify's Nov-2020 layout (see shared/samples/README.md), with only the columns it needs.
@@ -79,7 +79,7 @@ def library(**frames: pl.DataFrame) -> dict[tables.Table, pl.DataFrame]:
 
 
 def test_a_valid_library_has_no_refusals():
-    from playlist_assets.sources.demo import edited_demo_library
+    from playlist_assets.ingest.sources.demo import edited_demo_library
 
     demo = edited_demo_library(4, 20, 7, 0, fetched_at=datetime(2026, 1, 1, tzinfo=UTC))
     assert quality.landing_refusals(demo.by_table()) == []

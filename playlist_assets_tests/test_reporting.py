@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from playlist_assets.reporting import markdown as md
-from playlist_assets.reporting.markdown import render_index, render_report
-from playlist_assets.reporting.model import (
+from playlist_assets.reports import markdown as md
+from playlist_assets.reports.markdown import render_index, render_report
+from playlist_assets.reports.model import (
     ArtistCredit,
     ClusterSection,
     IndexEntry,
@@ -184,7 +184,7 @@ def test_hostile_names_cannot_break_tables_or_inject_html() -> None:
 
 
 def test_hostile_names_look_like_no_link_to_the_link_checker(tmp_path: Path) -> None:
-    quality = pytest.importorskip("playlist_assets.quality")
+    quality = pytest.importorskip("playlist_assets.warehouse.quality")
     report_file = tmp_path / "playlists" / "retro_kpop" / "clusters" / "overview.md"
     image = tmp_path / "images" / "playlists" / "retro_kpop" / "clusters" / "clusters_scatter.png"
     features_page = tmp_path / "playlists" / "retro_kpop" / "track_features.md"  # the report links it

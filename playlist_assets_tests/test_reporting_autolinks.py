@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from playlist_assets.reporting.markdown import render_index, render_report
-from playlist_assets.reporting.model import (
+from playlist_assets.reports.markdown import render_index, render_report
+from playlist_assets.reports.model import (
     ArtistCredit,
     ClusterSection,
     IndexEntry,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playlist_assets.reporting.png import encode_rgba
+from playlist_assets.reports.png import encode_rgba
 
 
 def chunk_kinds(data: bytes) -> list[bytes]:

@@ -8,8 +8,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from playlist_assets.reporting import previews
-from playlist_assets.reporting.model import ScatterInput, ScatterPoint
+from playlist_assets.reports import previews
+from playlist_assets.reports.model import ScatterInput, ScatterPoint
 
 
 def plot() -> ScatterInput:
@@ -27,7 +27,7 @@ def test_the_preview_made_beside_the_plot_equals_one_made_from_its_file() -> Non
 
 
 def test_the_preview_keeps_every_cluster_colour_in_at_most_64_colours() -> None:
-    from playlist_assets.reporting.scatter import cluster_color
+    from playlist_assets.reports.scatter import cluster_color
 
     _, preview = previews.render_scatter_with_preview(plot())
     image = Image.open(io.BytesIO(base64.b64decode(preview))).convert("RGB")

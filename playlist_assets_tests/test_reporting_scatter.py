@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from playlist_assets.reporting import fonts
-from playlist_assets.reporting.model import ScatterInput, ScatterPoint
-from playlist_assets.reporting.scatter import POINT_SIZE, ScatterPlot, cluster_color, render_scatter
+from playlist_assets.reports import fonts
+from playlist_assets.reports.model import ScatterInput, ScatterPoint
+from playlist_assets.reports.scatter import POINT_SIZE, ScatterPlot, cluster_color, render_scatter
 
 WORLD_TITLE = "שלום עולם · 東京の夜 · 北京欢迎你 · 안녕하세요 · 💚🔥🎵 👍🏽"
 UNDRAWABLE = "\U0010fffd"  # private use: no font has it

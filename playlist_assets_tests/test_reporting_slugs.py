@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from playlist_assets.reporting.paths import report_path, scatter_link_from_report, scatter_path
-from playlist_assets.reporting.slugs import assign_slugs, base_slug, is_safe_slug
+from playlist_assets.reports.paths import report_path, scatter_link_from_report, scatter_path
+from playlist_assets.reports.slugs import assign_slugs, base_slug, is_safe_slug
 
 NAMES = [
     "Retro Kpop", "International Pop", "שלום עולם", "東京の夜", "💚🔥", "", "   ", "..",

@@ -16,16 +16,17 @@ import duckdb
 import pytest
 import requests
 
-from playlist_assets import queries, report_data, saved_clusters, tables, warehouse
-from playlist_assets.cli import main
-from playlist_assets.reporting import escape
-from playlist_assets.reporting.markdown import render_report
-from playlist_assets.reporting.slugs import assign_slugs
-from playlist_assets.sources.demo import demo_payload
-from playlist_assets.sources.spotify_api import SpotifyConfig, fetch_library
-from playlist_assets.sources.spotify_auth import MODIFY_SCOPES, SCOPES, PrivateTokenCache, login
-from playlist_assets.sources.spotify_http import SpotifyError
-from playlist_assets.sources.spotify_save import (
+from playlist_assets.reports import report_data, saved_clusters
+from playlist_assets.warehouse import database, queries, tables
+from playlist_assets.runtime.cli import main
+from playlist_assets.reports import escape
+from playlist_assets.reports.markdown import render_report
+from playlist_assets.reports.slugs import assign_slugs
+from playlist_assets.ingest.sources.demo import demo_payload
+from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
+from playlist_assets.ingest.sources.spotify_auth import MODIFY_SCOPES, SCOPES, PrivateTokenCache, login
+from playlist_assets.ingest.sources.spotify_http import SpotifyError
+from playlist_assets.ingest.sources.spotify_save import (
     NAME_LIMIT, ClusterTracks, playlist_name, plan_saves, save_clusters,
 )
 from playlist_assets_tests.conftest import make_settings
@@ -191,7 +192,7 @@ def test_a_rate_limited_save_waits_as_asked_and_lost_answers_make_no_duplicate(l
     faults.script("POST /v1/me/playlists", Fault(429, retry_after=2), Fault(503, after_effect=True))
     faults.script("PUT /v1/playlists/{id}/items", Fault(429, retry_after=1))
     waits: list[float] = []
-    with FakeSpotify(payload, faults=faults) as fake, warehouse.connect(settings.warehouse) as conn:
+    with FakeSpotify(payload, faults=faults) as fake, database.connect(settings.warehouse) as conn:
         plans = saved_clusters.plan(conn, [playlist_id], [1, 2])
         results = saved_clusters.save(conn, plans, config_for(fake, logged_in(fake, tmp_path)),
                                       sleep=waits.append, log=lambda line: None)
@@ -268,13 +269,13 @@ def test_the_report_links_the_saved_playlist_and_rebuilding_the_playlist_keeps_t
         spotify_env(monkeypatch, fake, logged_in(fake, settings.warehouse.parent.parent))
         assert main(save_command(settings, name, "--cluster", "2")) == 0
     [made] = fake.created_playlists()
-    with warehouse.connect(settings.warehouse) as conn:
+    with database.connect(settings.warehouse) as conn:
         # The report links to what was saved: its playlist is due a rebuild.
         assert playlist_id in queries.playlists_needing_reports(conn, "any code version")
         assert playlist_id in queries.saves_after_reports(conn)
         text = render_report(reports_of(conn, playlist_id)[0])
         # What rebuilding the playlist (or its leaving the library) does to the analytics tables.
-        warehouse.replace_partitions(conn, {t: t.empty_frame() for t in tables.ANALYTICS_TABLES}, [playlist_id])
+        database.replace_partitions(conn, {t: t.empty_frame() for t in tables.ANALYTICS_TABLES}, [playlist_id])
         kept = conn.execute("SELECT spotify_playlist_id FROM analytics.saved_clusters").fetchall()
     assert f"Saved to Spotify as [{escape.inline(made['name'])}](https://open.spotify.com/playlist/{made['id']})." in text
     section = text.split("## Cluster #2\n", 1)[1].split("\n## ", 1)[0]

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from playlist_assets.cli import main
-from playlist_assets.settings import Settings, check_source_settings
+from playlist_assets.runtime.cli import main
+from playlist_assets.runtime.settings import Settings, check_source_settings
 
 BAD_VALUES = [
     # (variable, value, words the sentence must hold besides the variable and the value)
@@ -86,7 +86,7 @@ def test_the_defaults_and_the_bounds_themselves_pass():
 
 
 def test_the_spotify_config_refuses_the_same_values():
-    from playlist_assets.sources.spotify_api import SpotifyConfig
+    from playlist_assets.ingest.sources.spotify_api import SpotifyConfig
 
     with pytest.raises(ValueError, match="PLAYLIST_ASSETS_REFRESH_AFTER_DAYS must be a whole number of days"):
         SpotifyConfig.from_env({"PLAYLIST_ASSETS_REFRESH_AFTER_DAYS": "-1"})

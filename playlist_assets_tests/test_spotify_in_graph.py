@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from playlist_assets.pipeline import materialize_everything
-from playlist_assets.sources.demo import demo_payload
+from playlist_assets.runtime.pipeline import materialize_everything
+from playlist_assets.ingest.sources.demo import demo_payload
 from playlist_assets_tests.conftest import make_settings
 from playlist_assets_tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeSpotify
 from playlist_assets_tests.test_spotify_source import logged_in

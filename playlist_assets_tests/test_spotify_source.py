@@ -14,15 +14,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from playlist_assets import tables
-from playlist_assets.sources.demo import demo_payload, edit_playlists
-from playlist_assets.sources.feature_providers import read_feature_csv
-from playlist_assets.sources.library import RawLibrary
-from playlist_assets.sources.spotify_api import SpotifyConfig, fetch_library
-from playlist_assets.sources.spotify_auth import PrivateTokenCache, login
-from playlist_assets.sources.spotify_fetch import FORBIDDEN_REASON
-from playlist_assets.sources.spotify_http import LOGIN_SENTENCE, SpotifyError
-from playlist_assets.sources.spotify_objects import SpotifyPayload, library_from_payload
+from playlist_assets.warehouse import tables
+from playlist_assets.ingest.sources.demo import demo_payload, edit_playlists
+from playlist_assets.ingest.sources.feature_providers import read_feature_csv
+from playlist_assets.ingest.sources.library import RawLibrary
+from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
+from playlist_assets.ingest.sources.spotify_auth import PrivateTokenCache, login
+from playlist_assets.ingest.sources.spotify_fetch import FORBIDDEN_REASON
+from playlist_assets.ingest.sources.spotify_http import LOGIN_SENTENCE, SpotifyError
+from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload, library_from_payload
 from playlist_assets_tests.fakes import (
     CLIENT_ID, CLIENT_SECRET, FakeReccoBeats, FakeSpotify, Fault, FaultPlan, api_only,
 )

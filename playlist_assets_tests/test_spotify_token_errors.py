@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from playlist_assets.sources.demo import demo_payload
-from playlist_assets.sources.spotify_api import SpotifyConfig, fetch_library
-from playlist_assets.sources.spotify_auth import PrivateTokenCache
-from playlist_assets.sources.spotify_http import SpotifyError
+from playlist_assets.ingest.sources.demo import demo_payload
+from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
+from playlist_assets.ingest.sources.spotify_auth import PrivateTokenCache
+from playlist_assets.ingest.sources.spotify_http import SpotifyError
 from playlist_assets_tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeSpotify, Fault, FaultPlan, api_only
 
 TOKEN = "POST /api/token"

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from playlist_assets.cli import main
+from playlist_assets.runtime.cli import main
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from playlist_assets import tables
-from playlist_assets.cli import main
+from playlist_assets.warehouse import tables
+from playlist_assets.runtime.cli import main
 
 README = Path(__file__).resolve().parents[1] / "warehouse" / "README.md"
 

@@ -15,20 +15,20 @@ import polars as pl
 import pytest
 from PIL import Image
 
-from playlist_assets import queries
-from playlist_assets.files import sha256_of
-from playlist_assets.features import AUDIO_SET
-from playlist_assets.assets.automation import PER_PLAYLIST
-from playlist_assets.assets.partitions import PLAYLISTS, partition_key
+from playlist_assets.warehouse import queries
+from playlist_assets.reports.files import sha256_of
+from playlist_assets.features.feature_table import AUDIO_SET
+from playlist_assets.automation.jobs import PER_PLAYLIST
+from playlist_assets.partitions import PLAYLISTS, partition_key
 from playlist_assets.definitions import ASSETS, resources_for
-from playlist_assets.pipeline import materialize_everything
-from playlist_assets.quality import dead_links, reports_unlike_their_lineage
-from playlist_assets.reporting import feature_page, feature_plot
-from playlist_assets.reporting.feature_page import AUDIO_FEATURES, METADATA_FEATURES, format_value
-from playlist_assets.reporting.paths import report_path, track_features_path
-from playlist_assets.reporting.png import encode_up_filtered
-from playlist_assets.reporting.slugs import assign_slugs
-from playlist_assets.tables import FEATURES_TRACK_FEATURES
+from playlist_assets.runtime.pipeline import materialize_everything
+from playlist_assets.warehouse.quality import dead_links, reports_unlike_their_lineage
+from playlist_assets.reports import feature_page, feature_plot
+from playlist_assets.reports.feature_page import AUDIO_FEATURES, METADATA_FEATURES, format_value
+from playlist_assets.reports.paths import report_path, track_features_path
+from playlist_assets.reports.png import encode_up_filtered
+from playlist_assets.reports.slugs import assign_slugs
+from playlist_assets.warehouse.tables import FEATURES_TRACK_FEATURES
 from playlist_assets_tests.conftest import make_settings
 
 HOSTILE = "a|b <b>x</b> https://evil.example"

@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from playlist_assets import clustering, describe
-from playlist_assets.clustering import cluster_playlist
-from playlist_assets.reporting.markdown import CLUSTER_HEADING_PATTERN, SIZE_LINE_PATTERN
+from playlist_assets.clustering import describe, kmeans
+from playlist_assets.clustering.kmeans import cluster_playlist
+from playlist_assets.reports.markdown import CLUSTER_HEADING_PATTERN, SIZE_LINE_PATTERN
 
 AUDIO = ["danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo", "loudness"]
 
@@ -141,7 +141,7 @@ def test_groups_that_overlap_are_measured_unstable_and_the_smallest_fitting_k_is
     frame = playlist(90, seed=11)  # uniform noise: no real groups
     result = cluster_playlist(frame, AUDIO)
     assert result.clustered
-    assert result.stability < clustering.WEAK_STABILITY or result.silhouette < clustering.WEAK_SILHOUETTE
+    assert result.stability < kmeans.WEAK_STABILITY or result.silhouette < kmeans.WEAK_SILHOUETTE
     again = cluster_playlist(frame.reverse(), AUDIO)
     assert (again.k, again.stability) == (result.k, result.stability)  # deterministic
 
@@ -177,4 +177,4 @@ def test_every_clustered_track_is_named_in_its_report_and_each_count_matches_its
             assert f"open.spotify.com/track/{track_id})" in text, f"{track_id} is not named in {path}"
         assert stability is not None and f"stability {stability:.2f}" in text
         overlap = "These groups overlap: treat them as tendencies, not boundaries." in text
-        assert overlap == (silhouette < clustering.WEAK_SILHOUETTE or stability < clustering.WEAK_STABILITY)
+        assert overlap == (silhouette < kmeans.WEAK_SILHOUETTE or stability < kmeans.WEAK_STABILITY)

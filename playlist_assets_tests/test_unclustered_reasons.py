@@ -8,10 +8,11 @@ from pathlib import Path
 
 import polars as pl
 
-from playlist_assets import analysis, clustering, features
-from playlist_assets.sources.account_export import read_account_export
-from playlist_assets.sources.exportify import read_exportify
-from playlist_assets.sources.library import RawLibrary
+from playlist_assets.clustering import analysis, kmeans
+from playlist_assets.features import feature_table
+from playlist_assets.ingest.sources.account_export import read_account_export
+from playlist_assets.ingest.sources.exportify import read_exportify
+from playlist_assets.ingest.sources.library import RawLibrary
 
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -27,7 +28,7 @@ def _item(n: int) -> dict:
 
 
 def _clustered(library: RawLibrary) -> analysis.ClusteredLibrary:
-    table = features.track_features(library.tracks, library.albums, library.audio_features)
+    table = feature_table.track_features(library.tracks, library.albums, library.audio_features)
     return analysis.cluster_library(library.playlists, library.playlist_tracks, table)
 
 
@@ -55,7 +56,7 @@ def test_an_account_export_without_audio_features_says_so_not_too_few_tracks(tmp
     for name in ("Big", "Six"):
         playlist = result[name]
         assert not playlist["clustered"]
-        assert playlist["n_tracks"] >= clustering.MIN_TRACKS
+        assert playlist["n_tracks"] >= kmeans.MIN_TRACKS
         assert playlist["entry_reasons"] == [analysis.REASON_NO_FEATURES], name
         # The sentence says how to get features for an account export.
         reason = playlist["reason"]

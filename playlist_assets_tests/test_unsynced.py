@@ -11,15 +11,15 @@ import duckdb
 from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
 from dagster._core.loader import LoadingContextForTest
 
-from playlist_assets.assets.automation import PER_PLAYLIST
-from playlist_assets.assets.clusters import playlist_clustering
-from playlist_assets.assets.partitions import PLAYLISTS, keys_by_id, range_tags
-from playlist_assets import planning
-from playlist_assets.assets.reports import CODE_VERSION
-from playlist_assets.assets.snapshots import PLAYLIST_SNAPSHOTS, recorded_versions
+from playlist_assets.automation.jobs import PER_PLAYLIST
+from playlist_assets.clustering.clustering_assets import playlist_clustering
+from playlist_assets.partitions import PLAYLISTS, keys_by_id, range_tags
+from playlist_assets.automation import planning
+from playlist_assets.reports.report_assets import CODE_VERSION
+from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.definitions import ASSETS, build_definitions, resources_for
-from playlist_assets.instance import prepare_instance_folder
-from playlist_assets.pipeline import materialize_everything
+from playlist_assets.runtime.instance import prepare_instance_folder
+from playlist_assets.runtime.pipeline import materialize_everything
 from playlist_assets_tests.conftest import make_settings
 from playlist_assets_tests.test_automation import evaluate
 

@@ -6,8 +6,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from playlist_assets import tables, warehouse
-from playlist_assets.tables import Column, Table
+from playlist_assets.warehouse import database, tables
+from playlist_assets.warehouse.tables import Column, Table
 
 PLAIN = Table("raw", "things", "test table", (Column("id", pl.String, "key", False), Column("n", pl.Int32, "n")), ("id",))
 PARTED = Table(
@@ -27,28 +27,28 @@ def rows(conn, table):
 
 
 def test_replace_tables_is_all_or_nothing(tmp_path):
-    with warehouse.connect(tmp_path / "w.duckdb") as conn:
-        warehouse.replace_tables(conn, {PLAIN: frame(id=["a", "b"], n=[1, 2])})
+    with database.connect(tmp_path / "w.duckdb") as conn:
+        database.replace_tables(conn, {PLAIN: frame(id=["a", "b"], n=[1, 2])})
         duplicate_keys = frame(playlist_id=["p", "p"], track_id=["t", "t"], v=[1.0, 2.0])
         with pytest.raises(duckdb.ConstraintException):
-            warehouse.replace_tables(conn, {PLAIN: frame(id=["c"], n=[3]), PARTED: duplicate_keys})
+            database.replace_tables(conn, {PLAIN: frame(id=["c"], n=[3]), PARTED: duplicate_keys})
         assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
 
 
 def test_replace_partitions_touches_only_the_named_playlists(tmp_path):
-    with warehouse.connect(tmp_path / "w.duckdb") as conn:
+    with database.connect(tmp_path / "w.duckdb") as conn:
         first = frame(playlist_id=["p1", "p1", "p2"], track_id=["a", "b", "a"], v=[1.0, 2.0, 3.0])
-        warehouse.replace_partitions(conn, {PARTED: first}, ["p1", "p2"])
-        warehouse.replace_partitions(conn, {PARTED: frame(playlist_id=["p1"], track_id=["c"], v=[9.0])}, ["p1"])
+        database.replace_partitions(conn, {PARTED: first}, ["p1", "p2"])
+        database.replace_partitions(conn, {PARTED: frame(playlist_id=["p1"], track_id=["c"], v=[9.0])}, ["p1"])
         assert rows(conn, PARTED) == [("p1", "c", 9.0), ("p2", "a", 3.0)]
         # A playlist in the run with no rows any more loses its old rows, and only those.
-        warehouse.replace_partitions(conn, {PARTED: first.clear()}, ["p2"])
+        database.replace_partitions(conn, {PARTED: first.clear()}, ["p2"])
         assert rows(conn, PARTED) == [("p1", "c", 9.0)]
 
 
 def test_rows_are_inserted_by_name_whatever_the_frame_column_order(tmp_path):
-    with warehouse.connect(tmp_path / "w.duckdb") as conn:
-        warehouse.replace_tables(conn, {PLAIN: pl.DataFrame({"n": [5], "id": ["x"]})})
+    with database.connect(tmp_path / "w.duckdb") as conn:
+        database.replace_tables(conn, {PLAIN: pl.DataFrame({"n": [5], "id": ["x"]})})
         assert rows(conn, PLAIN) == [("x", 5)]
 
 
@@ -58,10 +58,10 @@ def test_an_older_table_is_upgraded_keeping_its_rows(tmp_path):
         conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.things (n INTEGER, id VARCHAR, old_col VARCHAR)")
         conn.execute("INSERT INTO raw.things VALUES (1, 'a', 'x'), (2, 'b', 'y')")
     messages = []
-    with warehouse.connect(path) as conn:
-        warehouse.ensure_table(conn, PLAIN, log=messages.append)
+    with database.connect(path) as conn:
+        database.ensure_table(conn, PLAIN, log=messages.append)
         assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
-        assert [c for c in warehouse.existing_columns(conn, PLAIN)] == ["id", "n"]
+        assert [c for c in database.existing_columns(conn, PLAIN)] == ["id", "n"]
     assert messages and "raw.things" in messages[0] and "old_col" in messages[0]
 
 
@@ -80,8 +80,8 @@ def test_a_locked_warehouse_gives_one_clear_sentence(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(warehouse.WarehouseBusyError, match="PLAYLIST_ASSETS_LOCK_WAIT_S"):
-            with warehouse.connect(path, wait_s=0.3):
+        with pytest.raises(database.WarehouseBusyError, match="PLAYLIST_ASSETS_LOCK_WAIT_S"):
+            with database.connect(path, wait_s=0.3):
                 pass
     finally:
         holder.stdin.close()
@@ -90,7 +90,7 @@ def test_a_locked_warehouse_gives_one_clear_sentence(tmp_path):
 
 def test_ddl_covers_every_contract_table():
     for table in [*tables.RAW_TABLES, tables.FEATURES_TRACK_FEATURES, tables.ANALYTICS_CLUSTER_REPORTS]:
-        sql = warehouse.create_table_sql(table)
+        sql = database.create_table_sql(table)
         assert f"PRIMARY KEY ({', '.join(table.primary_key)})" in sql
 
 
@@ -142,24 +142,24 @@ def test_a_landing_over_stored_rows_ends_exactly_as_a_full_replace(tmp_path):
         ("c", 0, "was", -0.0, True, ["x", None], t0),
         ("f", 0, "new", 5.0, False, None, t0),          # added
     ])
-    with warehouse.connect(tmp_path / "diff.duckdb") as diffed, warehouse.connect(tmp_path / "full.duckdb") as full:
-        warehouse.replace_tables(diffed, {MIXED: before})
-        warehouse.replace_tables(diffed, {MIXED: after})
-        warehouse.replace_tables(full, {MIXED: after})  # an empty table: the frame goes in whole
+    with database.connect(tmp_path / "diff.duckdb") as diffed, database.connect(tmp_path / "full.duckdb") as full:
+        database.replace_tables(diffed, {MIXED: before})
+        database.replace_tables(diffed, {MIXED: after})
+        database.replace_tables(full, {MIXED: after})  # an empty table: the frame goes in whole
         assert exact_rows(diffed, MIXED) == exact_rows(full, MIXED)
         assert len(exact_rows(diffed, MIXED)) == after.height
         # Nothing changed: nothing is written, and the rows stay.
-        warehouse.replace_tables(diffed, {MIXED: after})
+        database.replace_tables(diffed, {MIXED: after})
         assert exact_rows(diffed, MIXED) == exact_rows(full, MIXED)
         # Everything gone.
-        warehouse.replace_tables(diffed, {MIXED: after.clear()})
+        database.replace_tables(diffed, {MIXED: after.clear()})
         assert exact_rows(diffed, MIXED) == []
 
 
 def test_a_landing_over_stored_rows_is_still_all_or_nothing(tmp_path):
     first = frame(id=["a", "b"], n=[1, 2])
-    with warehouse.connect(tmp_path / "w.duckdb") as conn:
-        warehouse.replace_tables(conn, {PLAIN: first, MIXED: mixed([("a", 0, "s", 1.0, True, [], None)])})
+    with database.connect(tmp_path / "w.duckdb") as conn:
+        database.replace_tables(conn, {PLAIN: first, MIXED: mixed([("a", 0, "s", 1.0, True, [], None)])})
         bad_inputs = [
             # A repeated key, once with the stored values: a full replace rejects both.
             mixed([("a", 0, "s", 1.0, True, [], None), ("a", 0, "s", 1.0, True, [], None)]),
@@ -168,7 +168,7 @@ def test_a_landing_over_stored_rows_is_still_all_or_nothing(tmp_path):
         ]
         for bad in bad_inputs:
             with pytest.raises(duckdb.ConstraintException):
-                warehouse.replace_tables(conn, {PLAIN: frame(id=["a", "c"], n=[1, 3]), MIXED: bad})
+                database.replace_tables(conn, {PLAIN: frame(id=["a", "c"], n=[1, 3]), MIXED: bad})
             assert rows(conn, PLAIN) == [("a", 1), ("b", 2)]
             assert rows(conn, MIXED) == [("a", 0, "s", 1.0, True, [], None)]
 
@@ -193,14 +193,14 @@ def test_a_healthy_file_with_free_blocks_is_accepted_and_a_cut_one_still_refused
     whole = path.read_bytes()
     assert free > 0 and len(whole) < block_size * total  # the condition that was refused
 
-    warehouse.check_usable(path)  # healthy: accepted
+    database.check_usable(path)  # healthy: accepted
     assert path.read_bytes() == whole
 
     cut = whole[: len(whole) // 2]  # cut in the middle of used data
     assert len(cut) < block_size * used
     path.write_bytes(cut)
-    with pytest.raises(warehouse.WarehouseUnusableError) as refused:
-        warehouse.check_usable(path)
+    with pytest.raises(database.WarehouseUnusableError) as refused:
+        database.check_usable(path)
     assert str(refused.value) == (
         f"The warehouse {path} is truncated or damaged (DuckDB could not read all of it): "
         "move it aside (or delete it) and run again to build it anew from your library, "

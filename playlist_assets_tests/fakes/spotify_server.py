@@ -14,8 +14,8 @@ import secrets
 import threading
 from urllib.parse import parse_qsl
 
-from playlist_assets.sources.demo import demo_payload
-from playlist_assets.sources.spotify_objects import SpotifyPayload
+from playlist_assets.ingest.sources.demo import demo_payload
+from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload
 from playlist_assets_tests.fakes.http_fake import Answer, FakeHttpServer, FaultPlan, Request, error_body
 from playlist_assets_tests.fakes.spotify_shapes import apply_fields, paging, parse_fields
 

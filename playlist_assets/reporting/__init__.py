@@ -1,1 +1,0 @@
-"""Markdown and PNG rendering of playlist cluster reports. Plain data in, text or bytes out."""

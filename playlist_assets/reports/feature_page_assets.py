@@ -1,0 +1,84 @@
+"""reports/track_features_page: each playlist's Track Features page and its histograms."""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from playlist_assets.reports import files
+from playlist_assets.warehouse import queries, tables
+from playlist_assets.warehouse.table_metadata import add_partition_metadata
+from playlist_assets.partitions import PER_PLAYLIST, playlists_of_run
+from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
+from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS
+from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.reports import feature_page
+from playlist_assets.reports.paths import track_features_path, track_features_plot_path
+from playlist_assets.reports.slugs import assign_slugs
+
+TRACK_FEATURES_KEY = dg.AssetKey(["reports", "track_features_page"])
+# Bump when this asset's output would change for the same inputs.
+TRACK_FEATURES_CODE_VERSION = "track-features-page-v1"
+FEATURES = tables.FEATURES_TRACK_FEATURES
+NO_PLOT = "(no plot: nothing to compare)"
+
+
+@dg.asset(
+    key=TRACK_FEATURES_KEY,
+    # Its own playlist's version, and the whole feature table: the histograms compare with the library.
+    deps=[PLAYLIST_SNAPSHOTS.key, [FEATURES.schema, FEATURES.name]],
+    group_name="reports",
+    kinds={"matplotlib", "png", "markdown"},
+    code_version=TRACK_FEATURES_CODE_VERSION,
+    **PER_PLAYLIST,
+)
+def track_features_pages(
+    context: dg.AssetExecutionContext,
+    warehouse_db: WarehouseResource,
+    reports: ReportsResource,
+    workers: dg.ResourceParam[WorkerPool],
+) -> None:
+    """Each playlist's audio features against the whole library's: a histogram per feature, the
+    medians, and the ten highest and ten lowest tracks of each (or, without audio features, its
+    release years, lengths, popularity and explicit share).
+
+    Written to reports/playlists/SLUG/track_features.md and
+    reports/images/playlists/SLUG/track_features.png; byte-identical Markdown for the same inputs.
+    """
+    root = Path(reports.path)
+    with warehouse_db.connect() as conn:
+        playlists = queries.all_playlists(conn)
+        run = playlists_of_run(context.partition_keys, playlists.rows())
+        # The whole feature table once per run: every page of the run compares with it.
+        features = queries.library_track_features(conn)
+        tracks = queries.track_feature_rows(conn, list(run.values()))
+    library = feature_page.library_distribution(features)
+    # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
+    slugs = assign_slugs(playlists.rows())
+    pages = feature_page.build_pages(
+        playlists.filter(pl.col("playlist_id").is_in(list(run.values()))), tracks, features, library, slugs
+    )
+    key_of = {playlist_id: key for key, playlist_id in run.items()}
+    per_partition = {}
+    # Markdown and PNG are made together in the workers, where drawing runs for a large run.
+    for page, (text, png) in zip(pages, workers.map(feature_page.render_files, pages)):
+        plot_path = root / track_features_plot_path(page.slug)
+        if png is None:
+            plot_path.unlink(missing_ok=True)  # an old plot must not outlive what it showed
+        else:
+            files.write_atomic(plot_path, png)  # before the page that shows it
+        data = text.encode("utf-8")
+        path = root / track_features_path(page.slug)
+        files.write_atomic(path, data)
+        per_partition[(TRACK_FEATURES_KEY, key_of[page.playlist_id])] = {
+            "playlist": page.name,
+            "compared_on": page.compared_on,
+            "tracks": page.n_tracks,
+            "tracks_with_audio_features": page.n_with_audio,
+            "library_tracks": page.library_tracks,
+            "page_sha256": hashlib.sha256(data).hexdigest(),
+            "plot_sha256": hashlib.sha256(png).hexdigest() if png is not None else NO_PLOT,
+            "path": dg.MetadataValue.path(str(path)),
+        }
+    add_partition_metadata(context, per_partition)

@@ -1,0 +1,192 @@
+"""Per-playlist report files: the PNG scatter plot and the Markdown overview."""
+
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+import playlist_assets
+from playlist_assets.reports import files, report_data
+from playlist_assets.warehouse import quality, queries
+from playlist_assets.warehouse.check_results import check_result
+from playlist_assets.warehouse.table_metadata import add_partition_metadata
+from playlist_assets.clustering.clustering_assets import CLUSTERING_CODE_VERSION
+from playlist_assets.partitions import PER_PLAYLIST, playlists_of_run
+from playlist_assets.reports.feature_page_assets import TRACK_FEATURES_CODE_VERSION, TRACK_FEATURES_KEY
+from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
+from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS, recorded_versions_by_key
+from playlist_assets.reports import previews, track_lists
+from playlist_assets.reports.markdown import has_scatter, render_report
+from playlist_assets.reports.paths import report_path, scatter_path, track_features_path
+from playlist_assets.reports.slugs import assign_slugs
+
+CLUSTER_KEYS = [
+    ["analytics", "playlist_clusters"],
+    ["analytics", "clusters"],
+    ["analytics", "playlist_clusterings"],
+    ["analytics", "unclustered_entries"],
+]
+# The reports also show what the clusters do not hold (track names, albums, artists, likes), so
+# they depend on the playlist's snapshot directly: a renamed track makes its reports unsynced.
+REPORT_INPUTS = [*CLUSTER_KEYS, PLAYLIST_SNAPSHOTS.key]
+SCATTER_KEY = dg.AssetKey(["reports", "clusters_scatter"])
+OVERVIEW_KEY = dg.AssetKey(["reports", "overview"])
+# Bump when this asset's output would change for the same inputs.
+SCATTER_CODE_VERSION = "scatter-v5"  # v3: no hinting; v4: legend below the axes; v5: rows Up-filtered, RGBA
+MARKDOWN_CODE_VERSION = "markdown-v5"  # v2: no autolinks, art only from Spotify; v3: every track listed, overlap said; v4: each cluster's track list, its saved playlist; v5: links the Track Features page
+CODE_VERSION = (
+    f"playlist-assets {playlist_assets.__version__} "
+    f"({CLUSTERING_CODE_VERSION}, {SCATTER_CODE_VERSION}, {MARKDOWN_CODE_VERSION}, {TRACK_FEATURES_CODE_VERSION})"
+)
+# Spotify's snapshot id, told apart from features/playlist_snapshots (this project's data version).
+_METADATA_LABELS = {"Playlist snapshot": "spotify_snapshot_id"}
+
+
+def slugs_of_library(conn) -> dict[str, str]:
+    # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
+    return assign_slugs(queries.all_playlists(conn).rows())
+
+
+def _reports(warehouse_db: WarehouseResource, partition_keys, with_scatter: bool = True) -> tuple[list, dict[str, str]]:
+    """The run's reports (with their scatter inputs), and each one's partition key by playlist_id."""
+    with warehouse_db.connect() as conn:
+        playlists = queries.all_playlists(conn).rows()
+        run = playlists_of_run(partition_keys, playlists)
+        inputs = queries.report_inputs(conn, list(run.values()))
+    # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
+    slugs = assign_slugs(playlists)
+    built = report_data.build_reports(inputs, slugs, CODE_VERSION, with_scatter)
+    return built, {pid: key for key, pid in run.items()}
+
+
+@dg.asset(
+    key=SCATTER_KEY,
+    deps=REPORT_INPUTS,
+    group_name="reports",
+    kinds={"matplotlib", "png"},
+    code_version=SCATTER_CODE_VERSION,
+    **PER_PLAYLIST,
+)
+def clusters_scatter(
+    context: dg.AssetExecutionContext,
+    warehouse_db: WarehouseResource,
+    reports: ReportsResource,
+    workers: dg.ResourceParam[WorkerPool],
+) -> None:
+    """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
+
+    Written to reports/images/playlists/SLUG/clusters/clusters_scatter.png.
+    """
+    root = Path(reports.path)
+    built, key_of = _reports(warehouse_db, context.partition_keys)
+    plotted = [scatter for _, scatter in built if scatter is not None]
+    drawn = iter(workers.map(previews.render_scatter_with_preview, plotted))
+    per_partition = {}
+    for report, scatter in built:
+        path = root / scatter_path(report.slug)
+        if scatter is None:
+            path.unlink(missing_ok=True)  # an old plot must not outlive its clusters
+            per_partition[(SCATTER_KEY, key_of[report.playlist_id])] = {
+                "playlist": report.name,
+                "written": False,
+                "reason": report.unclustered_reason or "",
+            }
+            continue
+        png, preview = next(drawn)
+        previews.remember(png, preview)
+        files.write_atomic(path, png)
+        per_partition[(SCATTER_KEY, key_of[report.playlist_id])] = {
+            "playlist": report.name,
+            "written": True,
+            "path": dg.MetadataValue.path(str(path)),
+            "points": len(scatter.points),
+            "preview": dg.MetadataValue.md(previews.png_preview_markdown(png, report.name)),
+        }
+    add_partition_metadata(context, per_partition)
+
+
+@dg.asset(
+    key=OVERVIEW_KEY,
+    # After the Track Features page: the report links to it, and its check reads both.
+    deps=[*REPORT_INPUTS, SCATTER_KEY, TRACK_FEATURES_KEY],
+    group_name="reports",
+    kinds={"markdown"},
+    code_version=MARKDOWN_CODE_VERSION,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "links_resolve",
+            asset=OVERVIEW_KEY,
+            blocking=True,
+            description="Every relative link and image in the reports points at a file inside the reports folder.",
+        )
+    ],
+    **PER_PLAYLIST,
+)
+def overview(
+    context: dg.AssetExecutionContext,
+    warehouse_db: WarehouseResource,
+    reports: ReportsResource,
+    workers: dg.ResourceParam[WorkerPool],
+):
+    """The Markdown report of each playlist: its clusters, their songs, and where they came from.
+
+    Written to reports/playlists/SLUG/clusters/overview.md; byte-identical for the same inputs.
+    """
+    root = Path(reports.path)
+    written, per_partition = [], {}
+    reports_and_plots, key_of = _reports(warehouse_db, context.partition_keys, with_scatter=False)
+    built = [report for report, _ in reports_and_plots]
+    # Each playlist's own recorded version: Dagster's input data version of a ranged run
+    # combines every partition of the range.
+    versions = recorded_versions_by_key(context.instance)
+    for report, text in zip(built, workers.map(render_report, built)):
+        _write_track_lists(root, report)  # before the report that links to them
+        path = root / report_path(report.slug)
+        files.write_atomic(path, text.encode("utf-8"))
+        written += [str(report_path(report.slug)), str(track_features_path(report.slug))]
+        png = root / scatter_path(report.slug)
+        # The partition page tells where the report came from without opening another asset:
+        # the playlist first, then its provenance, then both files' hashes (as in the lineage).
+        per_partition[(OVERVIEW_KEY, key_of[report.playlist_id])] = {
+            "playlist": report.name,
+            **{_METADATA_LABELS.get(label, label.lower().replace(" ", "_")): value for label, value in report.provenance},
+            "playlist_version": versions.get(key_of[report.playlist_id], "(not recorded yet)"),
+            "report_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "plot_sha256": files.sha256_of(png) if has_scatter(report) else "(no plot: not clustered)",
+            "path": dg.MetadataValue.path(str(path)),
+            "clusters": len(report.clusters),
+            "not_clustered_entries": sum(n.count for n in report.not_clustered),
+            "report": dg.MetadataValue.md(_with_inline_plot(text, png)),
+        }
+    add_partition_metadata(context, per_partition)
+    links = quality.reports_links_resolve(root, written)
+    return dg.MaterializeResult(check_results=[check_result(links, OVERVIEW_KEY, "links_resolve")])
+
+
+def _with_inline_plot(text: str, png: Path) -> str:
+    """The report for the UI: its relative image link cannot resolve there, so inline a preview."""
+    if not png.is_file():
+        return text
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("![Comparison of Cluster]("):
+            lines[i] = previews.png_preview_markdown(png.read_bytes(), "Comparison of Cluster")
+            break
+    return "\n".join(lines)
+
+
+def _write_track_lists(root: Path, report) -> None:
+    """Each cluster's track list beside the report (cluster_<N>_tracks.txt); the lists of
+    clusters the report no longer shows are removed, so none outlives its cluster."""
+    folder = root / report_path(report.slug).parent
+    kept = set()
+    for section in report.clusters if has_scatter(report) else ():
+        if section.tracks_file:
+            track_ids = [t.track_id for t in (*section.representatives, *section.others)]
+            files.write_atomic(folder / section.tracks_file, track_lists.file_text(track_ids).encode("utf-8"))
+            kept.add(section.tracks_file)
+    for old in folder.glob(track_lists.FILE_GLOB):
+        if old.name not in kept:
+            old.unlink(missing_ok=True)

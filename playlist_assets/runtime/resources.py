@@ -1,0 +1,110 @@
+"""Dagster resources: where the warehouse, the reports and the library are."""
+
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import dagster as dg
+
+from playlist_assets.clustering import kmeans
+from playlist_assets.warehouse import database
+from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.ingest.sources.library import RawLibrary
+from playlist_assets.ingest.sources.offline import OfflineLibrary, read_offline_or_ahead
+
+
+# What the workers run, imported as each one starts.
+WORKER_MODULES = (
+    *kmeans.DEPENDENCIES,
+    "playlist_assets.reports.previews",
+    "playlist_assets.reports.scatter",
+    "playlist_assets.reports.feature_plot",
+)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse file (PLAYLIST_ASSETS_WAREHOUSE)."""
+
+    path: str
+    lock_wait_s: float = 30.0
+
+    @contextmanager
+    def connect(self, read_only: bool = False):
+        with database.connect(self.path, read_only=read_only, wait_s=self.lock_wait_s) as conn:
+            yield conn
+
+
+# Each step that uses it gets a pool of its own, closed when the step ends (its workers have
+# exited by then), so the step's process can end: in `dagster dev`'s run workers, the
+# multiprocess executor and tests alike. The command line passes a pool it owns instead
+# (pipeline.py), so one pool serves all of its runs.
+class WorkersResource(dg.ConfigurableResource):
+    """Processes that cluster and draw playlists side by side in large runs
+    (PLAYLIST_ASSETS_WORKERS: 0 = one per CPU core, 1 = none). A run starts them when it needs
+    them and stops them when its step ends."""
+
+    processes: int = 0
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WorkerPool]:
+        # The assets receive the pool itself (they take a ResourceParam[WorkerPool]).
+        with WorkerPool(self.processes, preload=WORKER_MODULES) as pool:
+            yield pool
+
+
+class ReportsResource(dg.ConfigurableResource):
+    """The folder the Markdown and PNG reports are written to (PLAYLIST_ASSETS_REPORTS)."""
+
+    path: str
+
+
+class LibrarySource(dg.ConfigurableResource):
+    """Where the library comes from (PLAYLIST_ASSETS_SOURCE) and its options."""
+
+    kind: str = "demo"
+    path: str = ""
+    demo_playlists: int = 12
+    demo_tracks: int = 120
+    demo_seed: int = 7
+    demo_edits: int = 0
+
+    def load(
+        self,
+        fetched_at: datetime,
+        previous: Callable[[], RawLibrary | None] = lambda: None,
+        log: Callable[[str], None] = print,
+    ) -> tuple[RawLibrary, dict]:
+        """The library and what reading it cost (shown as metadata)."""
+        if self.kind == "spotify":
+            from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
+
+            library, stats = fetch_library(
+                SpotifyConfig.from_env(os.environ), previous=previous(), fetched_at=fetched_at, log=log
+            )
+            return library, {
+                "requests": stats.total_requests,
+                "playlists_read": stats.playlists_fetched,
+                "playlists_unchanged": stats.playlists_unchanged,
+                "playlists_skipped": stats.playlists_skipped,
+                "features_by_provider": dg.MetadataValue.json(stats.features_by_provider),
+            }
+        # The CLI may have started reading this library while Dagster started (sources.offline).
+        library = read_offline_or_ahead(self.offline_library(), fetched_at)
+        if self.kind == "account-export":
+            from playlist_assets.ingest.sources.spotify_api import SpotifyConfig
+
+            config = SpotifyConfig.from_env(os.environ)
+            if config.client_id and config.client_secret:
+                # The export has only names and URIs: albums, labels, genres and features come
+                # from the API when the user has credentials (Client Credentials, no login).
+                from playlist_assets.ingest.sources.account_enrich import enrich_from_api
+
+                library = enrich_from_api(library, config, log=log, fetched_at=fetched_at)
+        return library, {}
+
+    def offline_library(self) -> OfflineLibrary:
+        return OfflineLibrary(
+            self.kind, self.path, self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits
+        )
