@@ -1,17 +1,18 @@
-"""One partition per playlist, keyed by its name's slug and its id: "heavy_rotation-37i9dQZF1DX".
+"""One partition per playlist, keyed by its name and its id: "heavy rotation-37i9dQZF1DX".
 
-Typing part of a name in the UI's partition filter finds the playlist; the id keeps keys unique
-and tells the playlist apart from others of the same name. A renamed playlist gets a new key
+Typing a name, or part of it, as it reads (any case, any script: "Heavy Rotation", "夜のドライブ")
+in the UI's partition filter finds the playlist; the id keeps keys unique and tells the playlist
+apart from others of the same name. A renamed playlist gets a new key
 (the landing adds it and deletes the old one, whose run history goes with it). Inside the
 warehouse everything stays keyed by playlist_id: `ids_by_key` translates at the boundary.
 """
 
+import re
+import unicodedata
 import warnings
 from collections.abc import Iterable
 
 import dagster as dg
-
-from playlist_assets.reports.slugs import base_slug
 
 # Every asset module imports this one. Single-run backfills are a deliberate choice; Dagster's
 # "beta" notice about them would otherwise print twice in every process that loads the assets.
@@ -25,9 +26,21 @@ PER_PLAYLIST = dict(partitions_def=PLAYLISTS, backfill_policy=dg.BackfillPolicy.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
+# Keys stay short enough to read in the UI's lists.
+MAX_KEY_NAME = 60
+
+
+def key_name(name: str | None) -> str:
+    """A name as the partition filter finds it: its words (letters and digits of any script)
+    in lower case, one space apart: "Heavy Rotation!" -> "heavy rotation". Punctuation and
+    markup go, so no "-" is left in it."""
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name or "").lower())
+    return " ".join(words)[:MAX_KEY_NAME].rstrip() or "playlist"
+
+
 def partition_key(playlist_id: str, name: str | None) -> str:
-    # A slug holds only a-z, 0-9 and "_", so the first "-" ends it, whatever the id holds.
-    return f"{base_slug(name or '')}-{playlist_id}"
+    # The name holds no "-", so the first "-" ends it, whatever the id holds.
+    return f"{key_name(name)}-{playlist_id}"
 
 
 def keys_by_id(playlists: Iterable[tuple[str, str | None]]) -> dict[str, str]:
