@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import dagster as dg
 
 from playlist_assets.automation.jobs import (
@@ -36,7 +34,7 @@ def resources_for(settings: Settings, workers: WorkerPool | None = None) -> dict
         "reports": ReportsResource(path=str(settings.reports)),
         "workers": workers if workers is not None else WorkersResource(processes=settings.workers),
         # The same library the CLI reads ahead (sources.offline), field for field.
-        "source": LibrarySource(**dataclasses.asdict(settings.offline_library())),
+        "source": LibrarySource.of(settings.offline_library()),
     }
 
 

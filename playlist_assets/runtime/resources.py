@@ -1,18 +1,22 @@
 """Dagster resources: where the warehouse, the reports and the library are."""
 
 
+import dataclasses
 import os
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import dagster as dg
+import pydantic
 
 from playlist_assets.clustering import kmeans
 from playlist_assets.warehouse import database
 from playlist_assets.runtime.parallel import WorkerPool
 from playlist_assets.ingest.sources.library import RawLibrary
 from playlist_assets.ingest.sources.offline import OfflineLibrary, read_offline_or_ahead
+from playlist_assets.runtime.settings import LIBRARY_SETTINGS, SETTINGS_DOC
 
 
 # What the workers run, imported as each one starts.
@@ -24,11 +28,13 @@ WORKER_MODULES = (
 )
 
 
+# No field has a default of its own: definitions.resources_for gives every value from the
+# settings, whose defaults are declared once, in runtime.settings.SETTINGS_DOC.
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse file (PLAYLIST_ASSETS_WAREHOUSE)."""
 
     path: str
-    lock_wait_s: float = 30.0
+    lock_wait_s: float
 
     @contextmanager
     def connect(self, read_only: bool = False):
@@ -45,7 +51,7 @@ class WorkersResource(dg.ConfigurableResource):
     (PLAYLIST_ASSETS_WORKERS: 0 = one per CPU core, 1 = none). A run starts them when it needs
     them and stops them when its step ends."""
 
-    processes: int = 0
+    processes: int
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WorkerPool]:
@@ -60,15 +66,27 @@ class ReportsResource(dg.ConfigurableResource):
     path: str
 
 
-class LibrarySource(dg.ConfigurableResource):
-    """Where the library comes from (PLAYLIST_ASSETS_SOURCE) and its options."""
+def _library_config_fields() -> dict[str, typing.Any]:
+    """OfflineLibrary's fields as config fields: the same names and types, each required (the
+    settings give every value) and described, in the UI, by the setting it comes from."""
+    types = typing.get_type_hints(OfflineLibrary)
+    described = {name: f"{meaning} ({var})" for name, var, _, meaning in SETTINGS_DOC}
+    return {
+        field.name: (types[field.name], pydantic.Field(description=described[LIBRARY_SETTINGS[field.name]]))
+        for field in dataclasses.fields(OfflineLibrary)
+    }
 
-    kind: str = "demo"
-    path: str = ""
-    demo_playlists: int = 12
-    demo_tracks: int = 120
-    demo_seed: int = 7
-    demo_edits: int = 0
+
+# The library's fields are declared once, in sources.offline.OfflineLibrary (which imports no
+# Dagster); this config class is made from them, so the resource shows and takes them one by one
+# (kind, path, demo_playlists, ...), in the UI's resource page and the Launchpad alike.
+_LibraryConfig = pydantic.create_model(
+    "LibraryConfig", __base__=dg.ConfigurableResource, __module__=__name__, **_library_config_fields()
+)
+
+
+class LibrarySource(_LibraryConfig):
+    """Where the library comes from (PLAYLIST_ASSETS_SOURCE) and its options."""
 
     def load(
         self,
@@ -104,7 +122,10 @@ class LibrarySource(dg.ConfigurableResource):
                 library = enrich_from_api(library, config, log=log, fetched_at=fetched_at)
         return library, {}
 
+    @classmethod
+    def of(cls, wanted: OfflineLibrary) -> "LibrarySource":
+        """The resource that reads `wanted`, field for field."""
+        return cls(**dataclasses.asdict(wanted))
+
     def offline_library(self) -> OfflineLibrary:
-        return OfflineLibrary(
-            self.kind, self.path, self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits
-        )
+        return OfflineLibrary(**{field.name: getattr(self, field.name) for field in dataclasses.fields(OfflineLibrary)})

@@ -28,6 +28,17 @@ SETTINGS_DOC: tuple[tuple[str, str, str, str], ...] = (
 )
 SOURCES = ("demo", "spotify", "exportify", "account-export")
 
+# The settings that say which library to read: each field of sources.offline.OfflineLibrary (and
+# so of the LibrarySource resource's config) and the setting above that gives its value.
+LIBRARY_SETTINGS: dict[str, str] = {
+    "kind": "source",
+    "path": "source_path",
+    "demo_playlists": "demo_playlists",
+    "demo_tracks": "demo_tracks",
+    "demo_seed": "demo_seed",
+    "demo_edits": "demo_edits",
+}
+
 # The values each number may take, (lowest, highest or None), checked before any work starts:
 # a negative count or an extra zero or two would otherwise surface minutes into a run, deep in
 # NumPy or the worker pool. The demo's caps sit far past the benchmarks' 1,000 x 100 library.
@@ -93,9 +104,7 @@ class Settings:
         """The library these settings read, when it needs no network (see sources.offline)."""
         from playlist_assets.ingest.sources.offline import OfflineLibrary
 
-        return OfflineLibrary(
-            self.source, self.source_path, self.demo_playlists, self.demo_tracks, self.demo_seed, self.demo_edits
-        )
+        return OfflineLibrary(**{field: getattr(self, setting) for field, setting in LIBRARY_SETTINGS.items()})
 
 
 def _parse(name: str, var: str, raw, kind: str):

@@ -29,14 +29,19 @@ OFFLINE_SOURCES = ("demo", *FILE_SOURCES)
 
 @dataclass(frozen=True)
 class OfflineLibrary:
-    """Which offline library to read: the source and its options."""
+    """Which offline library to read: the source and its options.
+
+    The one declaration of the library's fields: the Dagster resource that reads it
+    (runtime.resources.LibrarySource) takes its config fields from these. Every field is required:
+    each value, and its default, comes from a setting (runtime.settings: Settings.offline_library).
+    """
 
     kind: str
-    path: str = ""
-    demo_playlists: int = 12
-    demo_tracks: int = 120
-    demo_seed: int = 7
-    demo_edits: int = 0
+    path: str
+    demo_playlists: int
+    demo_tracks: int
+    demo_seed: int
+    demo_edits: int
 
 
 def read_offline(wanted: OfflineLibrary, fetched_at: datetime) -> RawLibrary:
