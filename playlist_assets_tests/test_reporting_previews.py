@@ -23,7 +23,7 @@ def test_the_preview_made_beside_the_plot_equals_one_made_from_its_file() -> Non
     previews._previews.clear()  # as in a later run, which only has the PNG file
     assert previews.png_preview_markdown(png, "x") == f"![x](data:image/png;base64,{preview})"
     image = Image.open(io.BytesIO(base64.b64decode(preview)))
-    assert image.size == (400, 300)
+    assert image.size == (800, 600)  # the plot's own size: its legend reads
 
 
 def test_the_preview_keeps_every_cluster_colour_in_at_most_64_colours() -> None:
@@ -31,7 +31,7 @@ def test_the_preview_keeps_every_cluster_colour_in_at_most_64_colours() -> None:
 
     _, preview = previews.render_scatter_with_preview(plot())
     image = Image.open(io.BytesIO(base64.b64decode(preview))).convert("RGB")
-    colours = np.array([colour for _, colour in image.getcolors(maxcolors=400 * 300)])
+    colours = np.array([colour for _, colour in image.getcolors(maxcolors=800 * 600)])
     assert len(colours) <= previews.PREVIEW_COLOURS
     for cluster in (1, 2, 3):
         wanted = np.array(cluster_color(cluster)) * 255
