@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import per_report  # noqa: E402
 
-from playlist_assets.warehouse.database import queries  # noqa: E402
+from playlist_assets.warehouse import queries  # noqa: E402
 from playlist_assets.reports.report_assets import CODE_VERSION  # noqa: E402
 from playlist_assets.reports import feature_page, feature_plot  # noqa: E402
 from playlist_assets.reports.slugs import assign_slugs  # noqa: E402
