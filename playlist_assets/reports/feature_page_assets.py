@@ -21,6 +21,7 @@ TRACK_FEATURES_KEY = dg.AssetKey(["reports", "track_features_page"])
 # Bump when this asset's output would change for the same inputs.
 TRACK_FEATURES_CODE_VERSION = "track-features-page-v1"
 FEATURES = tables.FEATURES_TRACK_FEATURES
+FEATURES_KEY = dg.AssetKey([FEATURES.schema, FEATURES.name])
 NO_PLOT = "(no plot: nothing to compare)"
 
 
@@ -50,10 +51,8 @@ def track_features_pages(
     with warehouse_db.connect() as conn:
         playlists = queries.all_playlists(conn)
         run = playlists_of_run(context.partition_keys, playlists.rows())
-        # The whole feature table once per run: every page of the run compares with it.
-        features = queries.library_track_features(conn)
+        features, library = _library(context.instance, warehouse_db.path, conn)
         tracks = queries.track_feature_rows(conn, list(run.values()))
-    library = feature_page.library_distribution(features)
     # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
     slugs = assign_slugs(playlists.rows())
     pages = feature_page.build_pages(
@@ -82,3 +81,23 @@ def track_features_pages(
             "path": dg.MetadataValue.path(str(path)),
         }
     add_partition_metadata(context, per_partition)
+
+
+# The whole feature table and its distributions, which every page compares with: read once per
+# landing, not once per run (the command line runs one per stretch of changed playlists).
+_LIBRARY: dict[tuple[str, int], tuple[pl.DataFrame, object]] = {}
+
+
+def _library(instance: dg.DagsterInstance, warehouse_path: str, conn) -> tuple[pl.DataFrame, object]:
+    """The feature table and its distributions, kept while its latest materialization is the
+    same one (a table rewritten without one is read again every time)."""
+    record = next(iter(instance.fetch_materializations(FEATURES_KEY, limit=1).records), None)
+    key = (str(warehouse_path), record.storage_id) if record else None
+    if key is not None and key in _LIBRARY:
+        return _LIBRARY[key]
+    features = queries.library_track_features(conn)
+    found = features, feature_page.library_distribution(features)
+    if key is not None:
+        _LIBRARY.clear()
+        _LIBRARY[key] = found
+    return found
