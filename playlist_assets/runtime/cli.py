@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -115,6 +116,9 @@ def _materialize(args: argparse.Namespace, settings: Settings) -> int:
     _use_instance(settings)
     from playlist_assets.runtime.pipeline import PipelineError, materialize_everything
 
+    # Dagster and the graph, just imported, live as long as the command: kept out of the
+    # garbage collector's scans during the runs and at exit.
+    gc.freeze()
     started = time.monotonic()
     try:
         summary = materialize_everything(
