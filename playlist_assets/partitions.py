@@ -1,4 +1,4 @@
-"""One partition per playlist, keyed by its name and its id: "heavy rotation-37i9dQZF1DX".
+"""One partition per playlist, keyed by its name and its id: "Heavy Rotation-37i9dQZF1DX".
 
 Typing a name, or part of it, as it reads (any case, any script: "Heavy Rotation", "夜のドライブ")
 in the UI's partition filter finds the playlist; the id keeps keys unique and tells the playlist
@@ -30,12 +30,16 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 MAX_KEY_NAME = 60
 
 
+# Characters a key's name part drops: "-" ends the name; ",", "[", "]" and "..." are the
+# syntax of the UI's partition selections; control characters Dagster refuses.
+_NOT_IN_KEYS = re.compile(r"[-,\[\]\s\x00-\x1f\x7f]+|\.{3,}")
+
+
 def key_name(name: str | None) -> str:
-    """A name as the partition filter finds it: its words (letters and digits of any script)
-    in lower case, one space apart: "Heavy Rotation!" -> "heavy rotation". Punctuation and
-    markup go, so no "-" is left in it."""
-    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name or "").lower())
-    return " ".join(words)[:MAX_KEY_NAME].rstrip() or "playlist"
+    """A name as the partition filter finds it when typed as it reads (the filter ignores case):
+    the name itself, with the few characters keys cannot hold turned into single spaces."""
+    text = _NOT_IN_KEYS.sub(" ", unicodedata.normalize("NFKC", name or "")).strip()
+    return text[:MAX_KEY_NAME].rstrip() or "playlist"
 
 
 def partition_key(playlist_id: str, name: str | None) -> str:

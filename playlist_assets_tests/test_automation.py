@@ -21,7 +21,7 @@ def evaluate(instance, settings) -> dg.SensorResult:
 
 
 def as_ids(keys: list[str]) -> set[str]:
-    """The playlist ids of partition keys (the name's slug, "-", the id)."""
+    """The playlist ids of partition keys (the name, "-", the id)."""
     return {key.split("-", 1)[1] for key in keys}
 
 
@@ -119,3 +119,21 @@ def test_the_planner_runs_each_stretch_and_merges_close_ones():
     assert planning.report_runs(keys, {"p1", "p2", "p7"}, merge_gap=3) == [("p1", "p2"), ("p7", "p7")]
     assert planning.report_runs(keys, {"p1", "p2", "p7"}, merge_gap=4) == [("p1", "p7")]
     assert planning.report_runs(keys, set(keys), merge_gap=0) == [("p0", "p9")]
+
+
+def test_a_playlist_edited_back_to_a_state_built_before_is_requested_again(tmp_path):
+    # The daemon skips a run key it has launched before: a key made of the playlist's state
+    # alone would leave the playlist unbuilt for ever once it went back to an earlier state.
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    edited = settings.with_(demo_edits=1)
+    keys = []
+    for state in (edited, settings, edited):
+        assert dg.materialize(ASSETS, selection=LANDING, instance=instance, resources=resources_for(state)).success
+        requests = evaluate(instance, state).run_requests
+        assert [r.job_name for r in requests] == ["playlist_reports"]
+        keys.append(requests[0].run_key)
+        materialize_everything(state, echo=lambda _: None, instance=instance, changed_only=True)
+        assert evaluate(instance, state).run_requests == [] or evaluate(instance, state).run_requests[0].job_name == "reports_index"
+    assert len(set(keys)) == 3, keys

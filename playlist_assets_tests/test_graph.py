@@ -110,7 +110,7 @@ def latest_metadata(instance, key: list[str]) -> dict[str, dict]:
     records = instance.fetch_materializations(dg.AssetKey(key), limit=1000).records
     latest: dict[str, dict] = {}
     for record in sorted(records, key=lambda r: r.storage_id):
-        # Keyed by playlist_id: a partition key is the name's slug, "-", then the id.
+        # Keyed by playlist_id: a partition key is the name, "-", then the id.
         latest[record.partition_key.split("-", 1)[1]] = {
             k: v.value for k, v in record.asset_materialization.metadata.items()
         }
@@ -208,6 +208,11 @@ def test_a_report_partition_shows_its_lineage_with_the_playlist_name_first(demo_
         assert page["code_version"] == code_version and "features" in page
         assert page["report_sha256"] == report_sha
         assert page["plot_sha256"] == (image_sha or "(no plot: not clustered)")
+        # In the UI a relative link would open an empty page: only web links and the inlined plot.
+        shown = page["report"]
+        assert not re.findall(r"\]\((?!https?:|data:)", shown), name
+        if image_sha:
+            assert "](data:image/png;base64," in shown
 
 
 def test_the_command_line_runs_the_jobs_the_ui_shows(demo_build):

@@ -58,7 +58,7 @@ def requested_playlists(instance, settings) -> set[str]:
 
 
 def playlist_id(key: str) -> str:
-    return key.split("-", 1)[1]  # a partition key: the name's slug, "-", the playlist id
+    return key.split("-", 1)[1]  # a partition key: the name, "-", the playlist id
 
 
 def keys(settings) -> dict[str, str]:

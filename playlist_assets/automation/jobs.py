@@ -15,7 +15,7 @@ from playlist_assets.warehouse import queries
 from playlist_assets.partitions import PLAYLISTS, keys_by_id, range_tags
 from playlist_assets.reports.report_assets import CODE_VERSION
 from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
-from playlist_assets.features.snapshot_assets import recorded_versions
+from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS, recorded_versions
 from playlist_assets.warehouse.database import WarehouseBusyError
 
 PER_PLAYLIST = (
@@ -82,7 +82,8 @@ def playlists_follow_the_library(
             if not queries.raw_tables_exist(conn):
                 return dg.SkipReason("No library landed yet: materialize the raw group first.")
             snapshots = queries.playlist_snapshots(conn)
-            key_of = keys_by_id(queries.all_playlists(conn).iter_rows())
+            playlists = queries.all_playlists(conn).rows()
+            key_of = keys_by_id(playlists)
             versions = recorded_versions(context.instance, key_of)
             # Missing or outdated reports, and files a killed run left unlike their lineage.
             stale = planning.playlists_to_rebuild(conn, CODE_VERSION, versions, Path(reports.path))
@@ -101,16 +102,26 @@ def playlists_follow_the_library(
     # playlist: a fresh library of a thousand playlists is one run, not a thousand.
     ordered = [k for k in known if k in id_of] + new
     requests = []
+    latest = next(iter(context.instance.fetch_materializations(PLAYLIST_SNAPSHOTS.key, limit=1).records), None)
+    recorded_at = latest.storage_id if latest else 0
     runs = planning.report_runs(ordered, {key_of[p] for p in stale})
+    if stale:
+        name_of = dict(playlists)
+        names = sorted(name_of.get(p) or p for p in stale)
+        context.log.info(
+            f"{len(stale)} report(s) to rebuild ({', '.join(names[:10])}{', ...' if len(names) > 10 else ''}) "
+            f"in {len(runs)} run(s)."
+        )
     per_playlist = list(PER_PLAYLIST.resolve(context.repository_def.asset_graph)) if len(runs) > 1 else None
     for i, (first, last) in enumerate(runs):
         chosen = [id_of[k] for k in ordered[ordered.index(first) : ordered.index(last) + 1]]
-        # The run key ties the request to the snapshots and contents it builds, and a repair to
-        # the run whose files it replaces: a change is never built twice, a failed repair not
-        # retried for ever.
+        # The run key ties the request to the snapshots and contents it builds, to the landing
+        # that recorded them (a playlist edited back to a state built before is built again),
+        # and a repair to the run whose files it replaces: a change is never built twice, a
+        # failed repair not retried for ever.
         version = hashlib.sha256(
             "".join(f"{k}@{snapshots[k]}/{versions.get(k)}/{stale.get(k, '')}{saved.get(k, '')};" for k in chosen).encode()
-            + CODE_VERSION.encode()
+            + f"{CODE_VERSION}@{recorded_at}".encode()
         ).hexdigest()[:16]
         requests.append(
             dg.RunRequest(

@@ -51,7 +51,7 @@ UPSTREAM = [PLAYLIST_SNAPSHOTS.key]
             "clustering_quality",
             asset=["analytics", "playlist_clusterings"],
             description=(
-                "Warns, naming them, about the playlists of the run whose groups overlap: silhouette "
+                "Warns, naming them, about the library's playlists whose groups overlap: silhouette "
                 f"below {WEAK_SILHOUETTE} or stability below {WEAK_STABILITY}, as their reports say."
             ),
         ),
@@ -84,7 +84,9 @@ def playlist_clustering(
         }
         database.replace_partitions(conn, frames, ids, log=context.log.info)
         accounted = quality.entries_accounted_for(conn, ids)
-        separated = quality.clustering_quality(conn, ids)
+        # Over every playlist, not only this run's: the check's status must not depend on which
+        # launch ran last.
+        separated = quality.clustering_quality(conn, queries.playlist_ids(conn))
 
     summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
     names = dict(inputs.playlists.select("playlist_id", "name").iter_rows())

@@ -2,6 +2,7 @@
 
 
 import hashlib
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -165,8 +166,14 @@ def overview(
     return dg.MaterializeResult(check_results=[check_result(links, OVERVIEW_KEY, "links_resolve")])
 
 
+# A relative link (another page, a track list): in the UI it would open an empty page of the UI.
+_RELATIVE_LINK = re.compile(r"(?<!!)\[([^\]]*)\]\((?![a-z]+:)[^)]*\)")
+
+
 def _with_inline_plot(text: str, png: Path) -> str:
-    """The report for the UI: its relative image link cannot resolve there, so inline a preview."""
+    """The report for the UI: its relative links cannot resolve there, so the plot is inlined as
+    a preview and the other relative links become their text (they work in the file)."""
+    text = _RELATIVE_LINK.sub(r"\1", text)
     if not png.is_file():
         return text
     lines = text.split("\n")
