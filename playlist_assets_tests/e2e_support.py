@@ -7,6 +7,7 @@ does, so what they see is what a person sees.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -440,3 +442,24 @@ def wait_for_backfill(server: DagsterDev, backfill_id: str, timeout_s: float = 2
             f"backfill {backfill_id} ended {answer['status']}: {answer['error']}\n{failures}\n{server.log_tail()}"
         )
     return BackfillOutcome(answer["status"], answer["numPartitions"], run_ids)
+
+
+def chromium_or_skip() -> str:
+    """Debian's Chromium and the playwright package, or skip saying what is missing.
+
+    In CI (CI=true) a missing browser fails instead: there a skip would hide that the UI was
+    never tested.
+    """
+    executable = os.environ.get("PLAYLIST_ASSETS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "the browser tests need the `playwright` package (pip install playwright; no `playwright install`)"
+    if reason is None and not Path(executable).is_file():
+        reason = f"the browser tests need Chromium at {executable} (apt-get install chromium)"
+    if reason is None:
+        return executable
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from playlist_assets_tests.e2e_support import (
     wait_for_backfill,
     wait_for_run,
     wait_until_ready,
+    chromium_or_skip,
 )
 
 if TYPE_CHECKING:
@@ -236,27 +236,6 @@ def test_warehouse_and_report_files_of_every_playlist(built_graph: BuiltGraph) -
 
 
 # --- the UI in a real browser ---------------------------------------------------------------
-
-
-def chromium_or_skip() -> str:
-    """Debian's Chromium and the playwright package, or skip saying what is missing.
-
-    In CI (CI=true) a missing browser fails instead: there a skip would hide that the UI was
-    never tested.
-    """
-    executable = os.environ.get("PLAYLIST_ASSETS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "the browser tests need the `playwright` package (pip install playwright; no `playwright install`)"
-    if reason is None and not Path(executable).is_file():
-        reason = f"the browser tests need Chromium at {executable} (apt-get install chromium)"
-    if reason is None:
-        return executable
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

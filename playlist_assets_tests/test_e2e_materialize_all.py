@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ import duckdb
 import pytest
 
 from playlist_assets_tests.e2e_support import (
+    chromium_or_skip,
     REPO_ROOT,
     DagsterDev,
     all_runs,
@@ -101,24 +101,6 @@ def clean_environment() -> dict[str, str]:
 
 
 # --- the browser ---------------------------------------------------------------------------
-
-
-def chromium_or_skip() -> str:
-    """Debian's Chromium and the playwright package, or skip saying what is missing (a failure
-    under CI=true, where a skip would hide that the UI was never tested)."""
-    executable = os.environ.get("PLAYLIST_ASSETS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "the browser tests need the `playwright` package (pip install playwright; no `playwright install`)"
-    if reason is None and not Path(executable).is_file():
-        reason = f"the browser tests need Chromium at {executable} (apt-get install chromium)"
-    if reason is None:
-        return executable
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 # --- what the test reads back --------------------------------------------------------------
@@ -325,7 +307,7 @@ def open_report_partition_by_typing(page: Page, server: DagsterDev, shots: Path,
     wanted = page.get_by_text(key, exact=True).first
     wanted.wait_for()
     # Long keys are shown cut in the middle; the whole key is in the list's own markup.
-    left = [k for k in keys if typed not in k and page.get_by_text(k, exact=True).count()]
+    left = [k for k in keys if typed not in k.lower() and page.get_by_text(k, exact=True).count()]
     assert not left, f"typing {typed!r} left other playlists listed: {left}"
     wanted.click()
     page.get_by_text("Latest materialization").first.wait_for()
