@@ -38,6 +38,8 @@ from playlist_assets_tests.e2e_support import (
     wait_for_backfill,
     wait_for_run,
     wait_until_ready,
+    CHROMIUM_FLAGS,
+    UI_TIMEOUT_MS,
     chromium_or_skip,
 )
 
@@ -55,18 +57,6 @@ WORKERS = 2
 MIN_TRACKS_TO_CLUSTER = 6  # README: "with fewer than 6 tracks in all it is not clustered"
 FIRST_GROUPS = {"raw", "features"}
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # the tests may run as root (CI does), where the sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # This machine has no network: without these Chromium keeps dialling Google's services.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-UI_TIMEOUT_MS = 30_000
 
 
 @dataclass

@@ -39,6 +39,8 @@ import duckdb
 import pytest
 
 from playlist_assets_tests.e2e_support import (
+    CHROMIUM_FLAGS,
+    UI_TIMEOUT_MS,
     chromium_or_skip,
     REPO_ROOT,
     DagsterDev,
@@ -64,18 +66,6 @@ REPORT_LINEAGE = ("reports", "cluster_reports")  # one partition per report, wit
 # per-playlist, index) waits for the next look: about two and a half minutes for this library.
 BACKFILL_TIMEOUT_S = 420
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # the tests may run as root (CI does), where the sandbox refuses to start
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # No network here: without these Chromium keeps dialling Google's services.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-UI_TIMEOUT_MS = 30_000
 
 
 # --- the command line ----------------------------------------------------------------------
