@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -478,3 +479,23 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 UI_TIMEOUT_MS = 30_000
+
+
+@contextmanager
+def chromium_page(profile: Path, executable: str):
+    """A page of Debian's Chromium, headless, with its own profile folder; closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(profile),
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            context.set_default_timeout(UI_TIMEOUT_MS)
+            yield context.new_page()
+        finally:
+            context.close()

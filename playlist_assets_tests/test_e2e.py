@@ -38,9 +38,8 @@ from playlist_assets_tests.e2e_support import (
     wait_for_backfill,
     wait_for_run,
     wait_until_ready,
-    CHROMIUM_FLAGS,
-    UI_TIMEOUT_MS,
     chromium_or_skip,
+    chromium_page,
 )
 
 if TYPE_CHECKING:
@@ -235,24 +234,11 @@ def chromium_executable() -> str:
 
 @pytest.fixture
 def page(chromium_executable: str, built_graph: BuiltGraph, tmp_path: Path) -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
     # The UI greets a fresh instance on localhost with a newsletter dialog over the page; mark it
     # seen the way the dialog's own "Skip" does, so screenshots show the page.
     built_graph.env.server.graphql("mutation { setNuxSeen }")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=chromium_executable,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport={"width": 1600, "height": 1000},
-        )
-        try:
-            context.set_default_timeout(UI_TIMEOUT_MS)
-            yield context.new_page()
-        finally:
-            context.close()
+    with chromium_page(tmp_path / "chromium-profile", chromium_executable) as page:
+        yield page
 
 
 def expand_all_groups(page: Page, shown_when_expanded: str, attempts: int = 3) -> None:

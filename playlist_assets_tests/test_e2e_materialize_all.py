@@ -39,9 +39,8 @@ import duckdb
 import pytest
 
 from playlist_assets_tests.e2e_support import (
-    CHROMIUM_FLAGS,
-    UI_TIMEOUT_MS,
     chromium_or_skip,
+    chromium_page,
     REPO_ROOT,
     DagsterDev,
     all_runs,
@@ -314,8 +313,6 @@ def chromium_executable() -> str:
 
 @pytest.fixture(scope="module")
 def story(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
-    from playwright.sync_api import sync_playwright
-
     root = tmp_path_factory.mktemp("materialize_all")
     shots = root / "screenshots"
     shots.mkdir()
@@ -351,40 +348,28 @@ def story(chromium_executable: str, tmp_path_factory: pytest.TempPathFactory) ->
         server.graphql("mutation { setNuxSeen }")
 
         started = time.monotonic()
-        with sync_playwright() as playwright:
-            context = playwright.chromium.launch_persistent_context(
-                user_data_dir=str(root / "chromium-profile"),
-                executable_path=chromium_executable,
-                headless=True,
-                args=CHROMIUM_FLAGS,
-                viewport={"width": 1600, "height": 1000},
-            )
+        with chromium_page(root / "chromium-profile", chromium_executable) as page:
             try:
-                context.set_default_timeout(UI_TIMEOUT_MS)
-                page = context.new_page()
-                try:
-                    seen = materialize_all_from_the_asset_graph(page, server, shots, len(before))
-                except Exception:
-                    page.screenshot(path=str(shots / "failed_in_dialog.png"))
-                    raise
-                seconds["browser: open graph, choose all, launch"] = time.monotonic() - started
+                seen = materialize_all_from_the_asset_graph(page, server, shots, len(before))
+            except Exception:
+                page.screenshot(path=str(shots / "failed_in_dialog.png"))
+                raise
+            seconds["browser: open graph, choose all, launch"] = time.monotonic() - started
 
-                started = time.monotonic()
-                outcome = wait_for_backfill(server, seen["backfill_id"], timeout_s=BACKFILL_TIMEOUT_S)
-                seconds["backfill (daemon ticks included)"] = time.monotonic() - started
-                page.goto(f"{server.url}/runs/b/{seen['backfill_id']}")
-                page.get_by_text(seen["backfill_id"]).first.wait_for()
-                page.wait_for_timeout(1500)
-                page.screenshot(path=str(shots / "05_backfill_page.png"), full_page=True)
-                # The backfill's runs are over: the warehouse may be read. The edited playlist,
-                # found as a person would, by typing part of its name in the partition filter.
-                after = snapshots(warehouse)
-                changed = [pid for pid in after if pid in before and after[pid][1] != before[pid][1]]
-                assert len(changed) == 1, f"playlists whose snapshot changed with the landing: {changed}"
-                edited_id = changed[0]
-                report_page = open_report_partition_by_typing(page, server, shots, edited_id, after[edited_id][0])
-            finally:
-                context.close()
+            started = time.monotonic()
+            outcome = wait_for_backfill(server, seen["backfill_id"], timeout_s=BACKFILL_TIMEOUT_S)
+            seconds["backfill (daemon ticks included)"] = time.monotonic() - started
+            page.goto(f"{server.url}/runs/b/{seen['backfill_id']}")
+            page.get_by_text(seen["backfill_id"]).first.wait_for()
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(shots / "05_backfill_page.png"), full_page=True)
+            # The backfill's runs are over: the warehouse may be read. The edited playlist,
+            # found as a person would, by typing part of its name in the partition filter.
+            after = snapshots(warehouse)
+            changed = [pid for pid in after if pid in before and after[pid][1] != before[pid][1]]
+            assert len(changed) == 1, f"playlists whose snapshot changed with the landing: {changed}"
+            edited_id = changed[0]
+            report_page = open_report_partition_by_typing(page, server, shots, edited_id, after[edited_id][0])
 
         yield Story(
             server=server,
