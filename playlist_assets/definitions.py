@@ -12,11 +12,10 @@ from playlist_assets.automation.jobs import (
     reports_index_job,
 )
 from playlist_assets.clustering.clustering_assets import playlist_clustering
-from playlist_assets.reports.feature_page_assets import track_features_pages
 from playlist_assets.features.feature_assets import track_features
 from playlist_assets.ingest.landing_assets import raw_library
-from playlist_assets.reports.lineage_assets import cluster_reports, reports_index
-from playlist_assets.reports.report_assets import clusters_scatter, overview
+from playlist_assets.reports.lineage_assets import reports_index
+from playlist_assets.reports.report_files_assets import report_files
 from playlist_assets.reports.saving_assets import save_clusters_to_spotify
 from playlist_assets.features.snapshot_assets import playlist_snapshots
 from playlist_assets.warehouse.view_assets import warehouse_views
@@ -24,7 +23,7 @@ from playlist_assets.runtime.resources import LibrarySource, ReportsResource, Wa
 from playlist_assets.runtime.parallel import WorkerPool
 from playlist_assets.runtime.settings import Settings
 
-ASSETS = [raw_library, track_features, playlist_snapshots, playlist_clustering, clusters_scatter, track_features_pages, overview, cluster_reports, reports_index, warehouse_views]
+ASSETS = [raw_library, track_features, playlist_snapshots, playlist_clustering, report_files, reports_index, warehouse_views]
 
 
 def resources_for(settings: Settings, workers: WorkerPool | None = None) -> dict:

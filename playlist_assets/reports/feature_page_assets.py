@@ -1,4 +1,5 @@
-"""reports/track_features_page: each playlist's Track Features page and its histograms."""
+"""reports/track_features_page: each playlist's Track Features page and its histograms (written
+by the one step of reports/report_files_assets.py)."""
 
 import hashlib
 from pathlib import Path
@@ -8,14 +9,10 @@ import polars as pl
 
 from playlist_assets.reports import files
 from playlist_assets.warehouse import queries, tables
-from playlist_assets.warehouse.table_metadata import add_partition_metadata
-from playlist_assets.partitions import PER_PLAYLIST, playlists_of_run
-from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
 from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS
 from playlist_assets.runtime.parallel import WorkerPool
 from playlist_assets.reports import feature_page
 from playlist_assets.reports.paths import track_features_path, track_features_plot_path
-from playlist_assets.reports.slugs import assign_slugs
 
 TRACK_FEATURES_KEY = dg.AssetKey(["reports", "track_features_page"])
 # Bump when this asset's output would change for the same inputs.
@@ -25,40 +22,34 @@ FEATURES_KEY = dg.AssetKey([FEATURES.schema, FEATURES.name])
 NO_PLOT = "(no plot: nothing to compare)"
 
 
-@dg.asset(
-    key=TRACK_FEATURES_KEY,
+TRACK_FEATURES_SPEC = dg.AssetSpec(
+    TRACK_FEATURES_KEY,
     # Its own playlist's version, and the whole feature table: the histograms compare with the library.
-    deps=[PLAYLIST_SNAPSHOTS.key, [FEATURES.schema, FEATURES.name]],
+    deps=[PLAYLIST_SNAPSHOTS.key, FEATURES_KEY],
     group_name="reports",
     kinds={"matplotlib", "png", "markdown"},
     code_version=TRACK_FEATURES_CODE_VERSION,
-    **PER_PLAYLIST,
+    description=(
+        "Each playlist's audio features against the whole library's: a histogram per feature, the "
+        "medians, and the ten highest and ten lowest tracks of each (or, without audio features, its "
+        "release years, lengths, popularity and explicit share). Written to "
+        "reports/playlists/SLUG/track_features.md and reports/images/playlists/SLUG/track_features.png; "
+        "byte-identical Markdown for the same inputs."
+    ),
 )
-def track_features_pages(
-    context: dg.AssetExecutionContext,
-    warehouse_db: WarehouseResource,
-    reports: ReportsResource,
-    workers: dg.ResourceParam[WorkerPool],
-) -> None:
-    """Each playlist's audio features against the whole library's: a histogram per feature, the
-    medians, and the ten highest and ten lowest tracks of each (or, without audio features, its
-    release years, lengths, popularity and explicit share).
 
-    Written to reports/playlists/SLUG/track_features.md and
-    reports/images/playlists/SLUG/track_features.png; byte-identical Markdown for the same inputs.
-    """
-    root = Path(reports.path)
-    with warehouse_db.connect() as conn:
-        playlists = queries.all_playlists(conn)
-        run = playlists_of_run(context.partition_keys, playlists.rows())
-        features, library = _library(context.instance, warehouse_db.path, conn)
-        tracks = queries.track_feature_rows(conn, list(run.values()))
-    # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
-    slugs = assign_slugs(playlists.rows())
-    pages = feature_page.build_pages(
-        playlists.filter(pl.col("playlist_id").is_in(list(run.values()))), tracks, features, library, slugs
-    )
-    key_of = {playlist_id: key for key, playlist_id in run.items()}
+
+def read_pages(
+    instance: dg.DagsterInstance, warehouse_path: str, conn, playlists: pl.DataFrame, ids: list[str], slugs: dict[str, str]
+) -> list:
+    """The Track Features pages of the playlists `ids`, ready to render."""
+    features, library = _library(instance, warehouse_path, conn)
+    tracks = queries.track_feature_rows(conn, ids)
+    return feature_page.build_pages(playlists.filter(pl.col("playlist_id").is_in(ids)), tracks, features, library, slugs)
+
+
+def write_pages(root: Path, pages: list, key_of: dict[str, str], workers: WorkerPool) -> dict:
+    """Render and write each page and its plot (in the workers); its partition metadata."""
     per_partition = {}
     # Markdown and PNG are made together in the workers, where drawing runs for a large run.
     for page, (text, png) in zip(pages, workers.map(feature_page.render_files, pages)):
@@ -80,7 +71,7 @@ def track_features_pages(
             "plot_sha256": hashlib.sha256(png).hexdigest() if png is not None else NO_PLOT,
             "path": dg.MetadataValue.path(str(path)),
         }
-    add_partition_metadata(context, per_partition)
+    return per_partition
 
 
 # The whole feature table and its distributions, which every page compares with: read once per

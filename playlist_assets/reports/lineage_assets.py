@@ -1,4 +1,5 @@
-"""Lineage of every report (analytics.cluster_reports) and the index of all reports."""
+"""Lineage of every report (reports/cluster_reports, the table analytics.cluster_reports; written by
+the one step of reports/report_files_assets.py) and the index of all reports."""
 
 from datetime import datetime, timezone
 from pathlib import Path
@@ -8,14 +9,8 @@ import polars as pl
 
 from playlist_assets.reports import files
 from playlist_assets.warehouse import database, queries, tables
-from playlist_assets.warehouse.table_metadata import add_partition_metadata, table_spec
-from playlist_assets.partitions import (
-    PER_PLAYLIST,
-    PLAYLISTS,
-    WAREHOUSE_POOL,
-    keys_by_id,
-    playlists_of_run,
-)
+from playlist_assets.warehouse.table_metadata import table_spec
+from playlist_assets.partitions import WAREHOUSE_POOL
 from playlist_assets.reports.report_assets import (
     CODE_VERSION,
     OVERVIEW_KEY,
@@ -24,9 +19,8 @@ from playlist_assets.reports.report_assets import (
     slugs_of_library,
 )
 from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
-from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS, recorded_versions
+from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS
 from playlist_assets.reports.markdown import render_index
-from playlist_assets.reports.slugs import assign_slugs
 from playlist_assets.reports.model import IndexEntry, RefusedFile
 from playlist_assets.reports.paths import report_path, scatter_path, track_features_path, track_features_plot_path
 from playlist_assets.reports.track_lists import FILE_GLOB as TRACK_LISTS
@@ -44,104 +38,91 @@ STALE_TEMPORARY_S = 600
 FILE_COLUMNS = ("report_path", "image_path", "features_page_path", "features_image_path")
 
 
-@dg.multi_asset(
-    specs=[
-        table_spec(
-            LINEAGE,
-            key=LINEAGE_KEY,
-            group_name="reports",
-            kinds={"duckdb"},
-            code_version=LINEAGE_CODE_VERSION,
-            deps=[
-                SCATTER_KEY, OVERVIEW_KEY, TRACK_FEATURES_KEY, PLAYLIST_SNAPSHOTS.key,
-                ["analytics", "playlist_clusterings"],
-            ],
-            partitions_def=PLAYLISTS,
-            metadata={"partition_expr": "playlist_id"},
-        )
+LINEAGE_SPEC = table_spec(
+    LINEAGE,
+    key=LINEAGE_KEY,
+    group_name="reports",
+    kinds={"duckdb"},
+    code_version=LINEAGE_CODE_VERSION,
+    deps=[
+        SCATTER_KEY, OVERVIEW_KEY, TRACK_FEATURES_KEY, PLAYLIST_SNAPSHOTS.key,
+        ["analytics", "playlist_clusterings"],
     ],
-    pool=WAREHOUSE_POOL,
-    name="cluster_reports",
-    **PER_PLAYLIST,
+    metadata={"partition_expr": "playlist_id"},
 )
-def cluster_reports(
-    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource
-):
-    """Lineage of each report: files and their hashes, snapshot, features, code version and run."""
-    root = Path(reports.path)
+
+
+def write_lineage(
+    conn, root: Path, run_id: str, run: dict[str, str], slugs: dict[str, str], versions: dict[str, str], log
+) -> dict:
+    """Lineage of each report of `run` (partition key -> playlist_id): its files and their
+    hashes, snapshot, features, code version and run, in analytics.cluster_reports; files the
+    lineage named before under another path (a renamed playlist) are removed. Its partition
+    metadata."""
     now = datetime.now(timezone.utc)
-    with warehouse_db.connect() as conn:
-        playlists = queries.all_playlists(conn).rows()
-        run = playlists_of_run(context.partition_keys, playlists)
-        keys = list(run.values())  # playlist ids, as the warehouse keys them
-        key_of = {pid: key for key, pid in run.items()}
-        versions = recorded_versions(context.instance, keys_by_id(playlists))
-        slugs = assign_slugs(playlists)
-        ids = [sorted(keys)]
-        summary = database.read_frame(
-            conn,
-            """SELECT p.playlist_id, p.name, p.snapshot_id, p.source, c.clustered, c.feature_set,
-                      c.feature_providers, c.k, c.silhouette, c.stability, c.n_tracks, c.n_clustered
-               FROM raw.playlists p JOIN analytics.playlist_clusterings c USING (playlist_id)
-               WHERE p.playlist_id IN (SELECT unnest(?::VARCHAR[]))""",
-            ids,
-        )
-        previous = _previous_paths(conn, keys)
-        rows = []
-        for s in summary.iter_rows(named=True):
-            slug = slugs[s["playlist_id"]]
-            md, png = str(report_path(slug)), str(scatter_path(slug))
-            has_png = (root / png).is_file() and bool(s["clustered"])
-            page, page_png = str(track_features_path(slug)), str(track_features_plot_path(slug))
-            has_page, has_page_png = (root / page).is_file(), (root / page_png).is_file()
-            rows.append(
-                {
-                    "playlist_id": s["playlist_id"],
-                    "playlist_name": s["name"],
-                    "slug": slug,
-                    "report_path": md,
-                    "image_path": png if has_png else None,
-                    "report_sha256": files.sha256_of(root / md),
-                    "image_sha256": files.sha256_of(root / png) if has_png else None,
-                    "features_page_path": page if has_page else None,
-                    "features_page_sha256": files.sha256_of(root / page) if has_page else None,
-                    "features_image_path": page_png if has_page_png else None,
-                    "features_image_sha256": files.sha256_of(root / page_png) if has_page_png else None,
-                    "snapshot_id": s["snapshot_id"],
-                    "playlist_version": versions.get(s["playlist_id"]),
-                    "source": s["source"],
-                    "feature_set": f"{tables.FEATURE_SET_VERSION}/{s['feature_set'] or 'none'}",
-                    "feature_providers": s["feature_providers"],
-                    "code_version": CODE_VERSION,
-                    "run_id": context.run.run_id,
-                    "k": s["k"],
-                    "silhouette": s["silhouette"],
-                    "stability": s["stability"],
-                    "n_tracks": s["n_tracks"],
-                    "n_clustered": s["n_clustered"],
-                    "materialized_at": now,
-                }
-            )
-        frame = LINEAGE.conform(pl.DataFrame(rows, schema=LINEAGE.polars_schema))
-        database.replace_partitions(conn, {LINEAGE: frame}, keys, log=context.log.info)
-    _remove_moved_reports(root, previous, {r["playlist_id"]: r for r in rows})
-    add_partition_metadata(
-        context,
-        {
-            (LINEAGE_KEY, key_of[r["playlist_id"]]): {
-                "playlist": r["playlist_name"] or "",
-                "dagster/row_count": 1,
-                "row_count_of": "this playlist only (the table holds every playlist)",
-                "report_path": r["report_path"],
-                "report_sha256": r["report_sha256"] or "",
-                "snapshot_id": r["snapshot_id"] or "",
-                "k": r["k"],
-                "reports_in_run": len(rows),
-            }
-            for r in rows
-        },
+    keys = list(run.values())  # playlist ids, as the warehouse keys them
+    key_of = {pid: key for key, pid in run.items()}
+    ids = [sorted(keys)]
+    summary = database.read_frame(
+        conn,
+        """SELECT p.playlist_id, p.name, p.snapshot_id, p.source, c.clustered, c.feature_set,
+                  c.feature_providers, c.k, c.silhouette, c.stability, c.n_tracks, c.n_clustered
+           FROM raw.playlists p JOIN analytics.playlist_clusterings c USING (playlist_id)
+           WHERE p.playlist_id IN (SELECT unnest(?::VARCHAR[]))""",
+        ids,
     )
-    return dg.MaterializeResult()
+    previous = _previous_paths(conn, keys)
+    rows = []
+    for s in summary.iter_rows(named=True):
+        slug = slugs[s["playlist_id"]]
+        md, png = str(report_path(slug)), str(scatter_path(slug))
+        has_png = (root / png).is_file() and bool(s["clustered"])
+        page, page_png = str(track_features_path(slug)), str(track_features_plot_path(slug))
+        has_page, has_page_png = (root / page).is_file(), (root / page_png).is_file()
+        rows.append(
+            {
+                "playlist_id": s["playlist_id"],
+                "playlist_name": s["name"],
+                "slug": slug,
+                "report_path": md,
+                "image_path": png if has_png else None,
+                "report_sha256": files.sha256_of(root / md),
+                "image_sha256": files.sha256_of(root / png) if has_png else None,
+                "features_page_path": page if has_page else None,
+                "features_page_sha256": files.sha256_of(root / page) if has_page else None,
+                "features_image_path": page_png if has_page_png else None,
+                "features_image_sha256": files.sha256_of(root / page_png) if has_page_png else None,
+                "snapshot_id": s["snapshot_id"],
+                "playlist_version": versions.get(s["playlist_id"]),
+                "source": s["source"],
+                "feature_set": f"{tables.FEATURE_SET_VERSION}/{s['feature_set'] or 'none'}",
+                "feature_providers": s["feature_providers"],
+                "code_version": CODE_VERSION,
+                "run_id": run_id,
+                "k": s["k"],
+                "silhouette": s["silhouette"],
+                "stability": s["stability"],
+                "n_tracks": s["n_tracks"],
+                "n_clustered": s["n_clustered"],
+                "materialized_at": now,
+            }
+        )
+    frame = LINEAGE.conform(pl.DataFrame(rows, schema=LINEAGE.polars_schema))
+    database.replace_partitions(conn, {LINEAGE: frame}, keys, log=log)
+    _remove_moved_reports(root, previous, {r["playlist_id"]: r for r in rows})
+    return {
+        (LINEAGE_KEY, key_of[r["playlist_id"]]): {
+            "playlist": r["playlist_name"] or "",
+            "dagster/row_count": 1,
+            "row_count_of": "this playlist only (the table holds every playlist)",
+            "report_path": r["report_path"],
+            "report_sha256": r["report_sha256"] or "",
+            "snapshot_id": r["snapshot_id"] or "",
+            "k": r["k"],
+            "reports_in_run": len(rows),
+        }
+        for r in rows
+    }
 
 
 def _previous_paths(conn, keys: list[str]) -> dict[str, dict[str, str | None]]:

@@ -1,4 +1,5 @@
-"""Per-playlist report files: the PNG scatter plot and the Markdown overview."""
+"""reports/clusters_scatter and reports/overview: each playlist's PNG scatter plot and Markdown report
+(written by the one step of reports/report_files_assets.py)."""
 
 
 import hashlib
@@ -8,16 +9,13 @@ from pathlib import Path
 import dagster as dg
 
 import playlist_assets
-from playlist_assets.reports import files, report_data
+from playlist_assets.reports import files
 from playlist_assets.warehouse import quality, queries
 from playlist_assets.warehouse.check_results import check_result
-from playlist_assets.warehouse.table_metadata import add_partition_metadata
 from playlist_assets.clustering.clustering_assets import CLUSTERING_CODE_VERSION
-from playlist_assets.partitions import PER_PLAYLIST, playlists_of_run
 from playlist_assets.reports.feature_page_assets import TRACK_FEATURES_CODE_VERSION, TRACK_FEATURES_KEY
-from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
 from playlist_assets.runtime.parallel import WorkerPool
-from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS, recorded_versions_by_key
+from playlist_assets.features.snapshot_assets import PLAYLIST_SNAPSHOTS
 from playlist_assets.reports import previews, track_lists
 from playlist_assets.reports.markdown import has_scatter, render_report
 from playlist_assets.reports.paths import report_path, scatter_path, track_features_path
@@ -50,38 +48,39 @@ def slugs_of_library(conn) -> dict[str, str]:
     return assign_slugs(queries.all_playlists(conn).rows())
 
 
-def _reports(warehouse_db: WarehouseResource, partition_keys, with_scatter: bool = True) -> tuple[list, dict[str, str]]:
-    """The run's reports (with their scatter inputs), and each one's partition key by playlist_id."""
-    with warehouse_db.connect() as conn:
-        playlists = queries.all_playlists(conn).rows()
-        run = playlists_of_run(partition_keys, playlists)
-        inputs = queries.report_inputs(conn, list(run.values()))
-    # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
-    slugs = assign_slugs(playlists)
-    built = report_data.build_reports(inputs, slugs, CODE_VERSION, with_scatter)
-    return built, {pid: key for key, pid in run.items()}
-
-
-@dg.asset(
-    key=SCATTER_KEY,
+SCATTER_SPEC = dg.AssetSpec(
+    SCATTER_KEY,
     deps=REPORT_INPUTS,
     group_name="reports",
     kinds={"matplotlib", "png"},
     code_version=SCATTER_CODE_VERSION,
-    **PER_PLAYLIST,
+    description=(
+        "The scatter plot of each playlist: tracks on the first two principal components, coloured "
+        "by cluster. Written to reports/images/playlists/SLUG/clusters/clusters_scatter.png."
+    ),
 )
-def clusters_scatter(
-    context: dg.AssetExecutionContext,
-    warehouse_db: WarehouseResource,
-    reports: ReportsResource,
-    workers: dg.ResourceParam[WorkerPool],
-) -> None:
-    """The scatter plot of each playlist: tracks on the first two principal components, coloured by cluster.
+OVERVIEW_SPEC = dg.AssetSpec(
+    OVERVIEW_KEY,
+    # After the Track Features page: the report links to it, and its check reads both.
+    deps=[*REPORT_INPUTS, SCATTER_KEY, TRACK_FEATURES_KEY],
+    group_name="reports",
+    kinds={"markdown"},
+    code_version=MARKDOWN_CODE_VERSION,
+    description=(
+        "The Markdown report of each playlist: its clusters, their songs, and where they came from. "
+        "Written to reports/playlists/SLUG/clusters/overview.md; byte-identical for the same inputs."
+    ),
+)
+LINKS_RESOLVE = dg.AssetCheckSpec(
+    "links_resolve",
+    asset=OVERVIEW_KEY,
+    blocking=True,
+    description="Every relative link and image in the reports points at a file inside the reports folder.",
+)
 
-    Written to reports/images/playlists/SLUG/clusters/clusters_scatter.png.
-    """
-    root = Path(reports.path)
-    built, key_of = _reports(warehouse_db, context.partition_keys)
+
+def write_scatters(root: Path, built: list, key_of: dict[str, str], workers: WorkerPool) -> dict:
+    """Draw and write each report's scatter plot (in the workers); its partition metadata."""
     plotted = [scatter for _, scatter in built if scatter is not None]
     drawn = iter(workers.map(previews.render_scatter_with_preview, plotted))
     per_partition = {}
@@ -105,44 +104,17 @@ def clusters_scatter(
             "points": len(scatter.points),
             "preview": dg.MetadataValue.md(previews.png_preview_markdown(png, report.name)),
         }
-    add_partition_metadata(context, per_partition)
+    return per_partition
 
 
-@dg.asset(
-    key=OVERVIEW_KEY,
-    # After the Track Features page: the report links to it, and its check reads both.
-    deps=[*REPORT_INPUTS, SCATTER_KEY, TRACK_FEATURES_KEY],
-    group_name="reports",
-    kinds={"markdown"},
-    code_version=MARKDOWN_CODE_VERSION,
-    check_specs=[
-        dg.AssetCheckSpec(
-            "links_resolve",
-            asset=OVERVIEW_KEY,
-            blocking=True,
-            description="Every relative link and image in the reports points at a file inside the reports folder.",
-        )
-    ],
-    **PER_PLAYLIST,
-)
-def overview(
-    context: dg.AssetExecutionContext,
-    warehouse_db: WarehouseResource,
-    reports: ReportsResource,
-    workers: dg.ResourceParam[WorkerPool],
-):
-    """The Markdown report of each playlist: its clusters, their songs, and where they came from.
-
-    Written to reports/playlists/SLUG/clusters/overview.md; byte-identical for the same inputs.
-    """
-    root = Path(reports.path)
+def write_overviews(
+    root: Path, built: list, key_of: dict[str, str], versions: dict[str, str], workers: WorkerPool
+) -> tuple[dict, dg.AssetCheckResult]:
+    """Render and write each report (after its plot and Track Features page, which it links);
+    its partition metadata, and the links_resolve check over the reports written."""
     written, per_partition = [], {}
-    reports_and_plots, key_of = _reports(warehouse_db, context.partition_keys, with_scatter=False)
-    built = [report for report, _ in reports_and_plots]
-    # Each playlist's own recorded version: Dagster's input data version of a ranged run
-    # combines every partition of the range.
-    versions = recorded_versions_by_key(context.instance)
-    for report, text in zip(built, workers.map(render_report, built)):
+    reports = [report for report, _ in built]
+    for report, text in zip(reports, workers.map(render_report, reports)):
         _write_track_lists(root, report)  # before the report that links to them
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))
@@ -150,6 +122,8 @@ def overview(
         png = root / scatter_path(report.slug)
         # The partition page tells where the report came from without opening another asset:
         # the playlist first, then its provenance, then both files' hashes (as in the lineage).
+        # The playlist's own recorded version: Dagster's input data version of a ranged run
+        # combines every partition of the range.
         per_partition[(OVERVIEW_KEY, key_of[report.playlist_id])] = {
             "playlist": report.name,
             **{_METADATA_LABELS.get(label, label.lower().replace(" ", "_")): value for label, value in report.provenance},
@@ -161,9 +135,8 @@ def overview(
             "not_clustered_entries": sum(n.count for n in report.not_clustered),
             "report": dg.MetadataValue.md(_with_inline_plot(text, png)),
         }
-    add_partition_metadata(context, per_partition)
     links = quality.reports_links_resolve(root, written)
-    return dg.MaterializeResult(check_results=[check_result(links, OVERVIEW_KEY, "links_resolve")])
+    return per_partition, check_result(links, OVERVIEW_KEY, "links_resolve")
 
 
 # A relative link (another page, a track list): in the UI it would open an empty page of the UI.

@@ -35,10 +35,7 @@ STAGES = {
     "raw_library": "land the library in raw.*",
     "track_features": "features.track_features",
     "playlist_clustering": "cluster every playlist",
-    "reports__clusters_scatter": "scatter plots (PNG)",
-    "reports__track_features_page": "Track Features pages (Markdown, PNG)",
-    "reports__overview": "reports (Markdown)",
-    "cluster_reports": "lineage (analytics.cluster_reports)",
+    "report_files": "pages, plots, reports and their lineage",
     "reports__index": "index (reports/README.md)",
     "reports__sql_views": "SQL views (analytics.*)",
 }

@@ -1,0 +1,91 @@
+"""One step writes a playlist's files and their lineage: its Track Features page, its scatter
+plot, its report, and its row in analytics.cluster_reports.
+
+They are four assets in the UI (each with its own code version, metadata and history) but one
+step in a run: the four read the same playlists, clusters and tracks, and a run over a few
+playlists was mostly Dagster's cost of starting, recording and ending four steps (the command
+line's refresh of five scattered playlists is five runs, since a run covers one range of
+partitions). Choosing some of the four in the UI writes only those.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from playlist_assets.partitions import PER_PLAYLIST, WAREHOUSE_POOL, playlists_of_run
+from playlist_assets.features.snapshot_assets import recorded_versions_by_key
+from playlist_assets.reports import feature_page_assets, lineage_assets, report_assets, report_data
+from playlist_assets.reports.slugs import assign_slugs
+from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.runtime.resources import ReportsResource, WarehouseResource
+from playlist_assets.warehouse import queries
+from playlist_assets.warehouse.table_metadata import add_partition_metadata
+
+PAGE, SCATTER, OVERVIEW, LINEAGE = (
+    feature_page_assets.TRACK_FEATURES_KEY,
+    report_assets.SCATTER_KEY,
+    report_assets.OVERVIEW_KEY,
+    lineage_assets.LINEAGE_KEY,
+)
+
+
+@dg.multi_asset(
+    # In the order they are written: the report links its plot and page, the lineage hashes all three.
+    specs=[
+        feature_page_assets.TRACK_FEATURES_SPEC,
+        report_assets.SCATTER_SPEC,
+        report_assets.OVERVIEW_SPEC,
+        lineage_assets.LINEAGE_SPEC,
+    ],
+    check_specs=[report_assets.LINKS_RESOLVE],
+    can_subset=True,
+    pool=WAREHOUSE_POOL,
+    name="report_files",
+    description="Each playlist's Track Features page, scatter plot and report, then their lineage.",
+    **PER_PLAYLIST,
+)
+def report_files(
+    context: dg.AssetExecutionContext,
+    warehouse_db: WarehouseResource,
+    reports: ReportsResource,
+    workers: dg.ResourceParam[WorkerPool],
+):
+    root = Path(reports.path)
+    wanted = context.selected_asset_keys
+    with warehouse_db.connect() as conn:
+        playlists = queries.all_playlists(conn)
+        run = playlists_of_run(context.partition_keys, playlists.rows())
+        ids = list(run.values())
+        # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
+        slugs = assign_slugs(playlists.rows())
+        pages = (
+            feature_page_assets.read_pages(context.instance, warehouse_db.path, conn, playlists, ids, slugs)
+            if PAGE in wanted
+            else []
+        )
+        inputs = queries.report_inputs(conn, ids) if {SCATTER, OVERVIEW} & wanted else None
+    key_of = {playlist_id: key for key, playlist_id in run.items()}
+    built = report_data.build_reports(inputs, slugs, report_assets.CODE_VERSION, SCATTER in wanted) if inputs is not None else []
+    # Each playlist's own recorded version: Dagster's input data version of a ranged run
+    # combines every partition of the range.
+    versions = recorded_versions_by_key(context.instance)
+
+    per_partition, checks = {}, []
+    if PAGE in wanted:
+        per_partition |= feature_page_assets.write_pages(root, pages, key_of, workers)
+    if SCATTER in wanted:
+        per_partition |= report_assets.write_scatters(root, built, key_of, workers)
+    if OVERVIEW in wanted:
+        written, links = report_assets.write_overviews(root, built, key_of, versions, workers)
+        per_partition |= written
+        checks.append(links)
+    if LINEAGE in wanted:
+        with warehouse_db.connect() as conn:
+            per_partition |= lineage_assets.write_lineage(
+                conn, root, context.run.run_id, run, slugs,
+                {pid: versions[key] for key, pid in run.items() if key in versions}, context.log.info,
+            )
+    add_partition_metadata(context, per_partition)
+    for key in (PAGE, SCATTER, OVERVIEW, LINEAGE):
+        if key in wanted:
+            yield dg.MaterializeResult(asset_key=key, check_results=checks if key == OVERVIEW else None)
