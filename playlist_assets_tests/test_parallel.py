@@ -30,6 +30,19 @@ def test_a_large_run_uses_the_asked_processes_and_keeps_the_order():
     assert len(pids) == 2 and os.getpid() not in pids
 
 
+def test_maps_started_ahead_run_together_and_each_keeps_its_order():
+    # Three maps handed to the workers before any result is read (as the report step does for
+    # pages, plots and reports): each gives its own items' results, in their order.
+    n = 2 * parallel.MIN_ITEMS_PER_WORKER + 5
+    with WorkerPool(2) as pool:
+        firsts = pool.map_ahead(pid_and_square, list(range(n)))
+        seconds = pool.map_ahead(pid_and_square, list(range(n, 2 * n)))
+        thirds = pool.map_ahead(pid_and_square, [])
+        assert [sq for _, sq in seconds] == [m * m for m in range(n, 2 * n)]
+        assert [sq for _, sq in firsts] == [m * m for m in range(n)]
+        assert list(thirds) == []
+
+
 def test_a_small_run_or_one_worker_stays_in_this_process():
     with WorkerPool(2) as pool, WorkerPool(1) as single:
         small = pool.map(pid_and_square, list(range(10)))

@@ -2,6 +2,7 @@
 by the one step of reports/report_files_assets.py)."""
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -48,11 +49,15 @@ def read_pages(
     return feature_page.build_pages(playlists.filter(pl.col("playlist_id").is_in(ids)), tracks, features, library, slugs)
 
 
-def write_pages(root: Path, pages: list, key_of: dict[str, str], workers: WorkerPool) -> dict:
-    """Render and write each page and its plot (in the workers); its partition metadata."""
+def render_pages(pages: list, workers: WorkerPool) -> Iterator[tuple[str, bytes | None]]:
+    """Each page's Markdown and PNG, made together in the workers (started now, read in order)."""
+    return workers.map_ahead(feature_page.render_files, pages)
+
+
+def write_pages(root: Path, pages: list, rendered: Iterable[tuple[str, bytes | None]], key_of: dict[str, str]) -> dict:
+    """Write each page and its plot (`rendered`, in the order of `pages`); its partition metadata."""
     per_partition = {}
-    # Markdown and PNG are made together in the workers, where drawing runs for a large run.
-    for page, (text, png) in zip(pages, workers.map(feature_page.render_files, pages)):
+    for page, (text, png) in zip(pages, rendered):
         plot_path = root / track_features_plot_path(page.slug)
         if png is None:
             plot_path.unlink(missing_ok=True)  # an old plot must not outlive what it showed

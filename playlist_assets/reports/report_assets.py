@@ -4,6 +4,7 @@
 
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -79,10 +80,14 @@ LINKS_RESOLVE = dg.AssetCheckSpec(
 )
 
 
-def write_scatters(root: Path, built: list, key_of: dict[str, str], workers: WorkerPool) -> dict:
-    """Draw and write each report's scatter plot (in the workers); its partition metadata."""
-    plotted = [scatter for _, scatter in built if scatter is not None]
-    drawn = iter(workers.map(previews.render_scatter_with_preview, plotted))
+def draw_scatters(built: list, workers: WorkerPool) -> Iterator[tuple[bytes, bytes]]:
+    """The PNG and UI preview of each plotted report of `built`, drawn in the workers (started
+    now, read in order)."""
+    return workers.map_ahead(previews.render_scatter_with_preview, [s for _, s in built if s is not None])
+
+
+def write_scatters(root: Path, built: list, drawn: Iterator[tuple[bytes, bytes]], key_of: dict[str, str]) -> dict:
+    """Write each report's scatter plot (`drawn`, in order, for those with one); its partition metadata."""
     per_partition = {}
     for report, scatter in built:
         path = root / scatter_path(report.slug)
@@ -107,14 +112,18 @@ def write_scatters(root: Path, built: list, key_of: dict[str, str], workers: Wor
     return per_partition
 
 
+def render_overviews(built: list, workers: WorkerPool) -> Iterator[str]:
+    """The Markdown of each report of `built`, rendered in the workers (started now, read in order)."""
+    return workers.map_ahead(render_report, [report for report, _ in built])
+
+
 def write_overviews(
-    root: Path, built: list, key_of: dict[str, str], versions: dict[str, str], workers: WorkerPool
+    root: Path, built: list, texts: Iterable[str], key_of: dict[str, str], versions: dict[str, str]
 ) -> tuple[dict, dg.AssetCheckResult]:
-    """Render and write each report (after its plot and Track Features page, which it links);
-    its partition metadata, and the links_resolve check over the reports written."""
+    """Write each report (`texts`, in order; after its plot and Track Features page, which it
+    links); its partition metadata, and the links_resolve check over the reports written."""
     written, per_partition = [], {}
-    reports = [report for report, _ in built]
-    for report, text in zip(reports, workers.map(render_report, reports)):
+    for (report, _), text in zip(built, texts):
         _write_track_lists(root, report)  # before the report that links to them
         path = root / report_path(report.slug)
         files.write_atomic(path, text.encode("utf-8"))

@@ -70,13 +70,19 @@ def report_files(
     # combines every partition of the range.
     versions = recorded_versions_by_key(context.instance)
 
+    # Every page, plot and report goes to the workers now; the files are written in order as
+    # they come back, so writing overlaps with drawing, and no worker waits for the next kind.
+    page_files = feature_page_assets.render_pages(pages, workers) if PAGE in wanted else None
+    plots = report_assets.draw_scatters(built, workers) if SCATTER in wanted else None
+    texts = report_assets.render_overviews(built, workers) if OVERVIEW in wanted else None
+
     per_partition, checks = {}, []
     if PAGE in wanted:
-        per_partition |= feature_page_assets.write_pages(root, pages, key_of, workers)
+        per_partition |= feature_page_assets.write_pages(root, pages, page_files, key_of)
     if SCATTER in wanted:
-        per_partition |= report_assets.write_scatters(root, built, key_of, workers)
+        per_partition |= report_assets.write_scatters(root, built, plots, key_of)
     if OVERVIEW in wanted:
-        written, links = report_assets.write_overviews(root, built, key_of, versions, workers)
+        written, links = report_assets.write_overviews(root, built, texts, key_of, versions)
         per_partition |= written
         checks.append(links)
     if LINEAGE in wanted:

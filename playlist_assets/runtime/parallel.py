@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -104,14 +104,29 @@ class WorkerPool:
         `fn` must be a module-level function of a pure module, and items and results picklable.
         Workers are worth it for many items, or for any number once they are running.
         """
+        return list(self.map_ahead(fn, items))
+
+    def map_ahead(self, fn: Callable[[Item], Result], items: Sequence[Item]) -> Iterator[Result]:
+        """As `map`, but the items go to the workers at once and the results come in input order
+        as they are read: the caller's own work on each result (writing a file) and the work of
+        maps started after this one overlap with the workers' (without workers, each result is
+        computed when it is read)."""
         worth_splitting = worker_count(self.size, len(items)) > 1
         if not items or self.size < 2 or not (worth_splitting or self.running):
-            return [fn(item) for item in items]
+            return (fn(item) for item in items)
         # A few items go to a running pool as one chunk: one idle worker takes them all, and
         # the pool starts no other worker (and its imports) for them.
         chunksize = max(1, len(items) // (self.size * CHUNKS_PER_WORKER)) if worth_splitting else len(items)
         try:
-            return list(self._ensure_executor().map(fn, items, chunksize=chunksize))
+            results = self._ensure_executor().map(fn, items, chunksize=chunksize)
+        except BrokenProcessPool:
+            self._shutdown(wait=False)
+            raise
+        return self._results(results)
+
+    def _results(self, results: Iterator[Result]) -> Iterator[Result]:
+        try:
+            yield from results
         except BrokenProcessPool:
             # A worker died (killed, out of memory): the next call starts fresh ones.
             self._shutdown(wait=False)
