@@ -114,18 +114,24 @@ class WorkerPool:
         worth_splitting = worker_count(self.size, len(items)) > 1
         if not items or self.size < 2 or not (worth_splitting or self.running):
             return (fn(item) for item in items)
-        # A few items go to a running pool as one chunk: one idle worker takes them all, and
-        # the pool starts no other worker (and its imports) for them.
-        chunksize = max(1, len(items) // (self.size * CHUNKS_PER_WORKER)) if worth_splitting else len(items)
+        if not worth_splitting:
+            # A few items go to a running pool as one chunk, handed over when first read: one
+            # idle worker takes them, and the pool starts no other worker (and its imports)
+            # for them, as it would for a second chunk sent while the first is running.
+            return self._handed_over_when_read(fn, items)
+        results = self._results(fn, items, max(1, len(items) // (self.size * CHUNKS_PER_WORKER)))
+        next(results)  # runs up to the hand-over: the items are with the workers from now on
+        return results
+
+    def _handed_over_when_read(self, fn: Callable[[Item], Result], items: Sequence[Item]) -> Iterator[Result]:
+        results = self._results(fn, items, len(items))
+        next(results)
+        yield from results
+
+    def _results(self, fn: Callable[[Item], Result], items: Sequence[Item], chunksize: int) -> Iterator[Result]:
         try:
             results = self._ensure_executor().map(fn, items, chunksize=chunksize)
-        except BrokenProcessPool:
-            self._shutdown(wait=False)
-            raise
-        return self._results(results)
-
-    def _results(self, results: Iterator[Result]) -> Iterator[Result]:
-        try:
+            yield  # the hand-over is done (map_ahead reads up to here)
             yield from results
         except BrokenProcessPool:
             # A worker died (killed, out of memory): the next call starts fresh ones.
