@@ -11,9 +11,10 @@ import polars as pl
 import pytest
 
 from playlist_assets.warehouse import tables
-from playlist_assets.ingest.sources.demo import demo_library, demo_payload, edit_playlists
+from playlist_assets.ingest.sources.demo import demo_library, edit_playlists
 from playlist_assets.ingest.sources.library import RawLibrary
 from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload, library_from_payload
+from playlist_assets_tests.demo_defaults import default_demo_args, default_demo_payload
 
 FETCHED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -35,7 +36,7 @@ AWKWARD_NAME_PATTERNS = {
 
 @pytest.fixture(scope="module")
 def payload() -> SpotifyPayload:
-    return demo_payload()
+    return default_demo_payload()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def library(payload: SpotifyPayload) -> RawLibrary:
 
 @pytest.fixture(scope="module")
 def scaled_library() -> RawLibrary:
-    return demo_library(1000, 10)
+    return demo_library(1000, 10, 7)
 
 
 def _entries_of(library: RawLibrary, kind: str) -> pl.DataFrame:
@@ -167,10 +168,11 @@ def test_every_table_keeps_its_primary_key_and_references_resolve(library: RawLi
 
 
 def test_same_arguments_give_the_same_library_and_another_seed_another(library: RawLibrary) -> None:
-    again = demo_library()
+    again = demo_library(*default_demo_args())
     for name in tables.RAW_TABLES:
         assert getattr(again, name.name).equals(getattr(library, name.name)), name.qualified_name
-    other = demo_library(seed=8)
+    playlists, tracks, seed = default_demo_args()
+    other = demo_library(playlists, tracks, seed + 1)
     assert not other.tracks.equals(library.tracks)
 
 

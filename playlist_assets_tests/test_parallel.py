@@ -52,7 +52,7 @@ def test_a_small_run_or_one_worker_stays_in_this_process():
 
 
 def test_clustering_a_library_on_two_processes_equals_one():
-    library = demo_library(2 * parallel.MIN_ITEMS_PER_WORKER, 25)
+    library = demo_library(2 * parallel.MIN_ITEMS_PER_WORKER, 25, 7)
     table = feature_table.track_features(library.tracks, library.albums, library.audio_features)
     one = analysis.cluster_library(library.playlists, library.playlist_tracks, table)
     with WorkerPool(2) as pool:

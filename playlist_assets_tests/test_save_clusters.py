@@ -22,7 +22,6 @@ from playlist_assets.runtime.cli import main
 from playlist_assets.reports import escape
 from playlist_assets.reports.markdown import render_report
 from playlist_assets.reports.slugs import assign_slugs
-from playlist_assets.ingest.sources.demo import demo_payload
 from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
 from playlist_assets.ingest.sources.spotify_auth import MODIFY_SCOPES, SCOPES, PrivateTokenCache, login
 from playlist_assets.ingest.sources.spotify_http import SpotifyError
@@ -32,6 +31,7 @@ from playlist_assets.ingest.sources.spotify_save import (
 from playlist_assets_tests.conftest import make_settings
 from playlist_assets_tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeSpotify, Fault, FaultPlan, api_only
 from playlist_assets_tests.fakes.spotify_server import SAVE_SCOPE
+from playlist_assets_tests.demo_defaults import default_demo_payload
 
 NOT_SCOPED = (
     "The Spotify login in {cache} may read your library but not change playlists (it lacks "
@@ -42,7 +42,7 @@ NOT_SCOPED = (
 
 @pytest.fixture(scope="module")
 def payload():
-    return demo_payload()
+    return default_demo_payload()
 
 
 @pytest.fixture

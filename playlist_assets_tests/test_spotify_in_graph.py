@@ -13,7 +13,7 @@ from playlist_assets_tests.test_spotify_source import logged_in
 
 
 def test_a_spotify_library_lands_reports_and_refreshes_with_list_requests_only(tmp_path, monkeypatch):
-    payload = demo_payload(12, 40)
+    payload = demo_payload(12, 40, 7)
     with FakeSpotify(payload) as fake:
         cache = logged_in(fake, tmp_path)
         for var, value in {

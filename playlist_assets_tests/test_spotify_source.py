@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from playlist_assets.warehouse import tables
-from playlist_assets.ingest.sources.demo import demo_payload, edit_playlists
+from playlist_assets.ingest.sources.demo import edit_playlists
 from playlist_assets.ingest.sources.feature_providers import read_feature_csv
 from playlist_assets.ingest.sources.library import RawLibrary
 from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
@@ -26,6 +26,7 @@ from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload, libra
 from playlist_assets_tests.fakes import (
     CLIENT_ID, CLIENT_SECRET, FakeReccoBeats, FakeSpotify, Fault, FaultPlan, api_only,
 )
+from playlist_assets_tests.demo_defaults import default_demo_payload
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 SOURCE_COLUMNS = ("source", "fetched_at", "provider")
@@ -37,7 +38,7 @@ def no_sleep(seconds: float) -> None:
 
 @pytest.fixture(scope="module")
 def payload() -> SpotifyPayload:
-    return demo_payload()
+    return default_demo_payload()
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from playlist_assets.ingest.sources.demo import demo_payload
 from playlist_assets.ingest.sources.spotify_api import SpotifyConfig, fetch_library
 from playlist_assets.ingest.sources.spotify_auth import PrivateTokenCache
 from playlist_assets.ingest.sources.spotify_http import SpotifyError
 from playlist_assets_tests.fakes import CLIENT_ID, CLIENT_SECRET, FakeSpotify, Fault, FaultPlan, api_only
+from playlist_assets_tests.demo_defaults import default_demo_payload
 
 TOKEN = "POST /api/token"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -23,7 +23,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def payload():
-    return demo_payload()
+    return default_demo_payload()
 
 
 def public_config(fake: FakeSpotify, folder: Path, secret: str = CLIENT_SECRET) -> SpotifyConfig:

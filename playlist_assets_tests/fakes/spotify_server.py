@@ -14,10 +14,10 @@ import secrets
 import threading
 from urllib.parse import parse_qsl
 
-from playlist_assets.ingest.sources.demo import demo_payload
 from playlist_assets.ingest.sources.spotify_objects import SpotifyPayload
 from playlist_assets_tests.fakes.http_fake import Answer, FakeHttpServer, FaultPlan, Request, error_body
 from playlist_assets_tests.fakes.spotify_shapes import apply_fields, paging, parse_fields
+from playlist_assets_tests.demo_defaults import default_demo_payload
 
 CLIENT_ID = "fake-client-id"
 CLIENT_SECRET = "fake-client-secret-do-not-log"
@@ -69,7 +69,7 @@ class FakeSpotify(FakeHttpServer):
         legacy_entries: bool = False,              # entries carry `track`, as before 2026
     ) -> None:
         super().__init__(faults or FaultPlan(applies_to=api_only))
-        self.payload = payload or demo_payload()
+        self.payload = payload or default_demo_payload()
         self.audio_features_forbidden = audio_features_forbidden
         self.batch_endpoints_missing = batch_endpoints_missing
         self.forbid_unowned_playlists = forbid_unowned_playlists

@@ -4,7 +4,7 @@
 `demo_library` normalizes them like any Spotify payload. The same arguments always give the same
 library. The first twelve playlists are hand-written and carry every awkward case of real
 libraries (see `demo_catalog.PLAYLIST_ROLES`); further playlists are drawn at random with the
-same code, so `demo_library(1000, 100)` is a realistic benchmark library of ~50,000 tracks.
+same code, so `demo_library(1000, 100, 7)` is a realistic benchmark library of ~50,000 tracks.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ DEMO_USER = ("demo_listener", "Demo Listener")
 DEMO_FRIEND = ("alex.k", "Alex")
 
 # Distinct catalog tracks per playlist entry: tuned so that playlists share tracks and
-# demo_library(1000, 100) references about 50,000 distinct tracks.
+# demo_library(1000, 100, seed) references about 50,000 distinct tracks.
 _POOL_PER_ENTRY = 0.6
 _MIN_POOL = 200
 # How often a drawn (not hand-written) playlist carries each awkward case.
@@ -42,7 +42,7 @@ _EDITS_START = np.datetime64("2026-01-02T00:00:00", "s")   # edits happen after 
 _EDITS_END = np.datetime64("2026-02-01T00:00:00", "s")
 
 
-def demo_payload(n_playlists: int = 12, tracks_per_playlist: int = 120, seed: int = 7) -> SpotifyPayload:
+def demo_payload(n_playlists: int, tracks_per_playlist: int, seed: int) -> SpotifyPayload:
     """The demo library as Spotify API objects: `n_playlists` playlists of about
     `tracks_per_playlist` entries (the hand-written ones vary), liked songs and top tracks."""
     if min(n_playlists, tracks_per_playlist, seed) < 0:
@@ -52,7 +52,7 @@ def demo_payload(n_playlists: int = 12, tracks_per_playlist: int = 120, seed: in
         return _LibraryBuilder(build_pool(pool_size, seed), seed).build(n_playlists, tracks_per_playlist)
 
 
-def demo_library(n_playlists: int = 12, tracks_per_playlist: int = 120, seed: int = 7,
+def demo_library(n_playlists: int, tracks_per_playlist: int, seed: int,
                  fetched_at: datetime = DEMO_FETCHED_AT) -> RawLibrary:
     """The demo library as raw tables (see `demo_payload`)."""
     # One pause for both steps: each re-enabling makes the collector rescan every new object.
