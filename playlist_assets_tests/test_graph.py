@@ -219,3 +219,46 @@ def test_the_command_line_runs_the_jobs_the_ui_shows(demo_build):
     _, instance, summary = demo_build
     runs = {run.run_id: run.job_name for run in instance.get_runs()}
     assert [runs[run_id] for run_id in summary.run_ids] == ["refresh_library", "playlist_reports"]
+
+
+def test_choosing_one_of_a_playlists_report_files_writes_only_that_one(tmp_path):
+    # The page, plot, report and lineage are one step, but each stays its own asset: a user who
+    # materializes only the plot of a playlist gets a new plot and nothing else.
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    target, name, md, png = query(settings, """
+        SELECT r.playlist_id, p.name, r.report_path, r.image_path
+        FROM analytics.cluster_reports r JOIN raw.playlists p USING (playlist_id)
+        WHERE r.image_path IS NOT NULL ORDER BY 1 LIMIT 1""")[0]
+    lineage_before = query(settings, "SELECT * FROM analytics.cluster_reports ORDER BY playlist_id")
+    (settings.reports / png).unlink()
+    report_mtime = (settings.reports / md).stat().st_mtime_ns
+    result = dg.materialize(
+        ASSETS,
+        selection=dg.AssetSelection.assets(["reports", "clusters_scatter"]),
+        partition_key=partition_key(target, name),
+        instance=instance,
+        resources=resources_for(settings),
+    )
+    assert result.success
+    written = {(e.asset_key.to_user_string(), e.partition) for e in result.get_asset_materialization_events()}
+    assert written == {("reports/clusters_scatter", partition_key(target, name))}
+    assert (settings.reports / png).is_file()
+    assert (settings.reports / md).stat().st_mtime_ns == report_mtime
+    assert query(settings, "SELECT * FROM analytics.cluster_reports ORDER BY playlist_id") == lineage_before
+
+
+def test_the_report_alone_can_be_written_without_its_check(tmp_path):
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    target, name = query(settings, "SELECT playlist_id, name FROM raw.playlists ORDER BY 1 LIMIT 1")[0]
+    overview = dg.AssetKey(["reports", "overview"])
+    for selection, checks in ((dg.AssetSelection.assets(overview), 1),
+                              (dg.AssetSelection.assets(overview).without_checks(), 0)):
+        result = dg.materialize(ASSETS, selection=selection, partition_key=partition_key(target, name),
+                                instance=instance, resources=resources_for(settings))
+        assert result.success
+        assert [e.asset_key for e in result.get_asset_materialization_events()] == [overview]
+        assert len(result.get_asset_check_evaluations()) == checks

@@ -84,7 +84,8 @@ def report_files(
     if OVERVIEW in wanted:
         written, links = report_assets.write_overviews(root, built, texts, key_of, versions)
         per_partition |= written
-        checks.append(links)
+        if report_assets.LINKS_RESOLVE.key in context.selected_asset_check_keys:
+            checks.append(links)
     if LINEAGE in wanted:
         with warehouse_db.connect() as conn:
             per_partition |= lineage_assets.write_lineage(
