@@ -262,3 +262,32 @@ def test_the_report_alone_can_be_written_without_its_check(tmp_path):
         assert result.success
         assert [e.asset_key for e in result.get_asset_materialization_events()] == [overview]
         assert len(result.get_asset_check_evaluations()) == checks
+
+
+def test_a_report_with_a_broken_link_gets_no_lineage_row(tmp_path):
+    # links_resolve is blocking: the report is written and its check fails, the run fails, and
+    # neither the lineage row nor the index moves on to describe the broken report.
+    settings = make_settings(tmp_path, demo_playlists="12", demo_tracks="40")
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_everything(settings, echo=lambda _: None, instance=instance)
+    target, name, page = query(settings, """
+        SELECT r.playlist_id, p.name, r.features_page_path
+        FROM analytics.cluster_reports r JOIN raw.playlists p USING (playlist_id)
+        WHERE r.image_path IS NOT NULL ORDER BY 1 LIMIT 1""")[0]
+    lineage_before = query(settings, "SELECT * FROM analytics.cluster_reports ORDER BY playlist_id")
+    index_before = (settings.reports / "README.md").read_bytes()
+    (settings.reports / page).unlink()  # the report links its Track Features page
+    result = dg.materialize(
+        ASSETS,
+        selection=dg.AssetSelection.assets(["reports", "overview"], ["reports", "cluster_reports"], ["reports", "index"]),
+        partition_key=partition_key(target, name),
+        instance=instance,
+        resources=resources_for(settings),
+        raise_on_error=False,
+    )
+    assert not result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "links_resolve" and not check.passed
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [dg.AssetKey(["reports", "overview"])]
+    assert query(settings, "SELECT * FROM analytics.cluster_reports ORDER BY playlist_id") == lineage_before
+    assert (settings.reports / "README.md").read_bytes() == index_before

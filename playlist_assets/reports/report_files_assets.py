@@ -76,23 +76,28 @@ def report_files(
     plots = report_assets.draw_scatters(built, workers) if SCATTER in wanted else None
     texts = report_assets.render_overviews(built, workers) if OVERVIEW in wanted else None
 
-    per_partition, checks = {}, []
+    # Each asset is recorded as soon as its files are written: a later part that fails leaves
+    # the earlier ones recorded, as separate steps did.
     if PAGE in wanted:
-        per_partition |= feature_page_assets.write_pages(root, pages, page_files, key_of)
+        add_partition_metadata(context, feature_page_assets.write_pages(root, pages, page_files, key_of))
+        yield dg.MaterializeResult(asset_key=PAGE)
     if SCATTER in wanted:
-        per_partition |= report_assets.write_scatters(root, built, plots, key_of)
+        add_partition_metadata(context, report_assets.write_scatters(root, built, plots, key_of))
+        yield dg.MaterializeResult(asset_key=SCATTER)
+    links_hold = True
     if OVERVIEW in wanted:
         written, links = report_assets.write_overviews(root, built, texts, key_of, versions)
-        per_partition |= written
-        if report_assets.LINKS_RESOLVE.key in context.selected_asset_check_keys:
-            checks.append(links)
-    if LINEAGE in wanted:
+        add_partition_metadata(context, written)
+        checked = report_assets.LINKS_RESOLVE.key in context.selected_asset_check_keys
+        # The check is blocking: reports with a broken link get no lineage row, as when the
+        # lineage was a step of its own that Dagster skipped after the failed check.
+        links_hold = links.passed or not checked
+        yield dg.MaterializeResult(asset_key=OVERVIEW, check_results=[links] if checked else None)
+    if LINEAGE in wanted and links_hold:
         with warehouse_db.connect() as conn:
-            per_partition |= lineage_assets.write_lineage(
+            lineage = lineage_assets.write_lineage(
                 conn, root, context.run.run_id, run, slugs,
                 {pid: versions[key] for key, pid in run.items() if key in versions}, context.log.info,
             )
-    add_partition_metadata(context, per_partition)
-    for key in (PAGE, SCATTER, OVERVIEW, LINEAGE):
-        if key in wanted:
-            yield dg.MaterializeResult(asset_key=key, check_results=checks if key == OVERVIEW else None)
+        add_partition_metadata(context, lineage)
+        yield dg.MaterializeResult(asset_key=LINEAGE)
