@@ -8,6 +8,7 @@ line's refresh of five scattered playlists is five runs, since a run covers one 
 partitions). Choosing some of the four in the UI writes only those.
 """
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -77,12 +78,16 @@ def report_files(
     texts = report_assets.render_overviews(built, workers) if OVERVIEW in wanted else None
 
     # Each asset is recorded as soon as its files are written: a later part that fails leaves
-    # the earlier ones recorded, as separate steps did.
+    # the earlier ones recorded, as separate steps did. The step's log says what each part
+    # took (one line: the run's timeline shows the step as a whole).
+    took = _Stopwatch()
     if PAGE in wanted:
         add_partition_metadata(context, feature_page_assets.write_pages(root, pages, page_files, key_of))
+        took.lap(f"{len(pages)} Track Features pages")
         yield dg.MaterializeResult(asset_key=PAGE)
     if SCATTER in wanted:
         add_partition_metadata(context, report_assets.write_scatters(root, built, plots, key_of))
+        took.lap(f"{sum(1 for _, s in built if s is not None)} plots")
         yield dg.MaterializeResult(asset_key=SCATTER)
     links_hold = True
     if OVERVIEW in wanted:
@@ -92,6 +97,7 @@ def report_files(
         # The check is blocking: reports with a broken link get no lineage row, as when the
         # lineage was a step of its own that Dagster skipped after the failed check.
         links_hold = links.passed or not checked
+        took.lap(f"{len(built)} reports")
         yield dg.MaterializeResult(asset_key=OVERVIEW, check_results=[links] if checked else None)
     if LINEAGE in wanted and links_hold:
         with warehouse_db.connect() as conn:
@@ -100,4 +106,22 @@ def report_files(
                 {pid: versions[key] for key, pid in run.items() if key in versions}, context.log.info,
             )
         add_partition_metadata(context, lineage)
+        took.lap(f"{len(lineage)} lineage rows")
         yield dg.MaterializeResult(asset_key=LINEAGE)
+    context.log.info(f"Written: {took}.")
+
+
+class _Stopwatch:
+    """Seconds between laps, read as "5 plots in 0.31 s, 5 reports in 0.12 s"."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self._laps: list[str] = []
+
+    def lap(self, what: str) -> None:
+        now = time.perf_counter()
+        self._laps.append(f"{what} in {now - self._last:.2f} s")
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(self._laps) or "nothing"
