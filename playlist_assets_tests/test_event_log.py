@@ -153,6 +153,24 @@ def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_pat
     assert layout(ours)[1]  # stamped with a migration revision
 
 
+def test_new_run_databases_read_dagsters_migration_scripts_once_a_process(tmp_path, monkeypatch):
+    # Every run gets a database file; reading Dagster's ~90 migration scripts for each cost
+    # ~25 ms a run, so they are read once per process.
+    from playlist_assets.runtime import event_log
+
+    storage = instance_in(tmp_path).event_log_storage
+    with storage.run_connection("first-run"):
+        pass
+    event_log._migration_scripts.cache_clear()
+    reads = []
+    read_scripts = event_log.ScriptDirectory.from_config
+    monkeypatch.setattr(event_log.ScriptDirectory, "from_config", lambda config: reads.append(config) or read_scripts(config))
+    for run in ("second-run", "third-run", "fourth-run"):
+        with storage.run_connection(run):
+            pass
+    assert len(reads) == 1
+
+
 OBSERVED = dg.AssetKey("recorded_per_partition")
 
 

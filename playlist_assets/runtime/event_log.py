@@ -244,7 +244,6 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 self._store_asset_event(conn, event, event_id)
 
 
-@cache
 def _sync_at_checkpoints(dbapi_connection, _record) -> None:
     # Every event is its own transaction, and SQLite's default waits for the disk at each
     # commit (~0.3 ms, hundreds a run). In WAL mode, NORMAL waits only at checkpoints: the file
@@ -252,6 +251,7 @@ def _sync_at_checkpoints(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+@cache
 def _migration_scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))
 
