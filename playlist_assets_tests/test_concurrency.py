@@ -63,3 +63,31 @@ def test_four_concurrent_runs_take_turns_and_lose_nothing(tmp_path):
     assert [run.returncode for run in runs] == [0, 0, 0, 0], "\n".join(o[-2000:] for o in outputs)
     assert not any("lock" in o.lower() and "error" in o.lower() for o in outputs)
     assert table_rows(settings) == before
+
+
+def test_the_command_holds_no_warehouse_lock_while_it_waits_for_the_writer_slot(tmp_path, monkeypatch):
+    # A run launched from the UI may take the writer slot between two of the command's runs; its
+    # steps then open the DuckDB file. Were the command still holding the file while it waits
+    # for the slot, each would wait for the other until one failed.
+    from playlist_assets.runtime import owned_runs
+
+    first = make_settings(tmp_path, demo_playlists="12", demo_tracks="30")
+    prepare_instance_folder(first.dagster_home)
+    instance = dg.DagsterInstance.from_config(str(first.dagster_home))
+    materialize_everything(first, echo=lambda _: None, instance=instance)
+    settings = first.with_(demo_edits=3)  # three playlists edited: the landing, then report runs
+    opened_by_another_process = []
+    wait_for_slot = owned_runs.wait_for_slot
+
+    def another_process_opens_the_file_first(*args, **kwargs):
+        probe = subprocess.run(
+            [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(settings.warehouse)],
+            capture_output=True, text=True, timeout=120,
+        )
+        opened_by_another_process.append(probe.returncode == 0 or probe.stderr[-300:])
+        return wait_for_slot(*args, **kwargs)
+
+    monkeypatch.setattr(owned_runs, "wait_for_slot", another_process_opens_the_file_first)
+    summary = materialize_everything(settings, echo=lambda _: None, instance=instance, changed_only=True)
+    assert summary.rebuilt == 3 and len(summary.run_ids) >= 2  # the landing, then the reports
+    assert opened_by_another_process == [True] * len(summary.run_ids)

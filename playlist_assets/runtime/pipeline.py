@@ -26,7 +26,7 @@ from playlist_assets.features.snapshot_assets import recorded_versions
 from playlist_assets.runtime.resources import WORKER_MODULES
 from playlist_assets.definitions import build_definitions
 from playlist_assets.runtime.settings import Settings
-from playlist_assets.warehouse.database import existing_columns, kept_open, scalar
+from playlist_assets.warehouse.database import connect, existing_columns, scalar
 
 # The terminal shows our own lines and, for a failure, one sentence (PipelineError); Dagster's
 # log lines and tracebacks stay in the run's event log (the UI shows them) or show with -v.
@@ -170,19 +170,13 @@ def _materialize(settings, echo, verbose, instance, changed_only, pool: parallel
     pool.start(processes=1)
 
     summary.run_ids.append(run(refresh_library).run_id)
-    # Held from here (the landing has created the file, or refused the library and left it as
-    # it was) until the last report run, so that the runs' steps share one open database.
-    with kept_open(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
-        return _report_runs(settings, instance, changed_only, pool, summary, run, jobs, conn)
-
-
-def _report_runs(settings, instance, changed_only, pool, summary, run, jobs, conn) -> Summary:
-    summary.refused = _refused_files(conn)
-    key_of = keys_by_id(queries.all_playlists(conn).iter_rows())
-    current = set(key_of)
-    wanted = current
-    if changed_only:
-        wanted = set(planning.playlists_to_rebuild(conn, CODE_VERSION, recorded_versions(instance, key_of), settings.reports))
+    with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
+        summary.refused = _refused_files(conn)
+        key_of = keys_by_id(queries.all_playlists(conn).iter_rows())
+        current = set(key_of)
+        wanted = current
+        if changed_only:
+            wanted = set(planning.playlists_to_rebuild(conn, CODE_VERSION, recorded_versions(instance, key_of), settings.reports))
     current_keys = set(key_of.values())
     keys = [k for k in instance.get_dynamic_partitions(PLAYLISTS.name) if k in current_keys]
     summary.playlists = len(keys)
@@ -197,7 +191,8 @@ def _report_runs(settings, instance, changed_only, pool, summary, run, jobs, con
         summary.run_ids.append(run(playlist_reports, range_tags(first, last), assets).run_id)
     if not stretches:  # nothing to rebuild: the index still drops removed playlists
         summary.run_ids.append(run(reports_index_job).run_id)
-    summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
+    with connect(settings.warehouse, wait_s=settings.lock_wait_s) as conn:
+        summary.clustered = scalar(conn, "SELECT count(*) FROM analytics.playlist_clusterings WHERE clustered")
     return summary
 
 

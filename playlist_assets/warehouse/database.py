@@ -159,21 +159,6 @@ def connect(path: str | Path, *, read_only: bool = False, wait_s: float = 30.0):
         conn.close()
 
 
-@contextmanager
-def kept_open(path: str | Path, *, wait_s: float = 30.0):
-    """Keep the warehouse open for a whole command, so that every `connect` inside is cheap.
-
-    DuckDB's Python client shares one database instance between the connections a process opens
-    to the same file with the same settings, and closes it with the last one. Each step of a run
-    opens and closes its own connection, so without an owner holding one open every step paid
-    for opening the file again (~18 ms each, ~70 times in a five-playlist refresh). While this
-    is held, other processes (a `playlist-assets sql` query, the UI's sensor) wait for the file
-    as they would for any writer.
-    """
-    with connect(path, wait_s=wait_s) as conn:
-        yield conn
-
-
 def existing_columns(conn: duckdb.DuckDBPyConnection, table: Table) -> list[str] | None:
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns "
