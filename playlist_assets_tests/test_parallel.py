@@ -30,7 +30,7 @@ def test_a_large_run_uses_the_asked_processes_and_keeps_the_order():
     assert len(pids) == 2 and os.getpid() not in pids
 
 
-def test_maps_started_ahead_run_together_and_each_keeps_its_order():
+def test_maps_started_ahead_give_their_own_results_in_order_whichever_is_read_first():
     # Three maps handed to the workers before any result is read (as the report step does for
     # pages, plots and reports): each gives its own items' results, in their order.
     n = 2 * parallel.MIN_ITEMS_PER_WORKER + 5
@@ -41,6 +41,25 @@ def test_maps_started_ahead_run_together_and_each_keeps_its_order():
         assert [sq for _, sq in seconds] == [m * m for m in range(n, 2 * n)]
         assert [sq for _, sq in firsts] == [m * m for m in range(n)]
         assert list(thirds) == []
+
+
+def square_unless_seven(n: int) -> int:
+    if n == 7:
+        raise ValueError("seven")
+    return n * n
+
+
+def test_an_item_that_fails_raises_when_its_results_are_read_and_the_pool_goes_on():
+    # Items travel in chunks: the error comes when the failing item's chunk is read, after the
+    # results of every chunk before it, and the pool serves the next map.
+    n = 2 * parallel.MIN_ITEMS_PER_WORKER
+    with WorkerPool(2) as pool:
+        results, read = pool.map_ahead(square_unless_seven, list(range(n))), []
+        with pytest.raises(ValueError, match="seven"):
+            for square in results:
+                read.append(square)
+        assert read == [m * m for m in range(len(read))] and len(read) <= 7
+        assert [sq for _, sq in pool.map(pid_and_square, list(range(n)))] == [m * m for m in range(n)]
 
 
 def test_a_small_run_or_one_worker_stays_in_this_process():

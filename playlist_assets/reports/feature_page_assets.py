@@ -50,7 +50,7 @@ def read_pages(
 
 
 def render_pages(pages: list, workers: WorkerPool) -> Iterator[tuple[str, bytes | None]]:
-    """Each page's Markdown and PNG, made together in the workers (started now, read in order)."""
+    """Each page's Markdown and PNG, made together by `workers.map_ahead` (read in order)."""
     return workers.map_ahead(feature_page.render_files, pages)
 
 

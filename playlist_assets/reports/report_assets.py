@@ -81,8 +81,8 @@ LINKS_RESOLVE = dg.AssetCheckSpec(
 
 
 def draw_scatters(built: list, workers: WorkerPool) -> Iterator[tuple[bytes, bytes]]:
-    """The PNG and UI preview of each plotted report of `built`, drawn in the workers (started
-    now, read in order)."""
+    """The PNG and UI preview of each plotted report of `built`, drawn by `workers.map_ahead`
+    (read in order)."""
     return workers.map_ahead(previews.render_scatter_with_preview, [s for _, s in built if s is not None])
 
 
@@ -113,7 +113,7 @@ def write_scatters(root: Path, built: list, drawn: Iterator[tuple[bytes, bytes]]
 
 
 def render_overviews(built: list, workers: WorkerPool) -> Iterator[str]:
-    """The Markdown of each report of `built`, rendered in the workers (started now, read in order)."""
+    """The Markdown of each report of `built`, rendered by `workers.map_ahead` (read in order)."""
     return workers.map_ahead(render_report, [report for report, _ in built])
 
 

@@ -71,15 +71,16 @@ def report_files(
     # combines every partition of the range.
     versions = recorded_versions_by_key(context.instance)
 
-    # Every page, plot and report goes to the workers now; the files are written in order as
-    # they come back, so writing overlaps with drawing, and no worker waits for the next kind.
+    # In a large run every page, plot and report goes to the workers now, and the files are
+    # written in order as they come back: writing overlaps with drawing, and no worker waits
+    # for the next kind (a small run's batches go to a worker one by one, as they are read).
     page_files = feature_page_assets.render_pages(pages, workers) if PAGE in wanted else None
     plots = report_assets.draw_scatters(built, workers) if SCATTER in wanted else None
     texts = report_assets.render_overviews(built, workers) if OVERVIEW in wanted else None
 
-    # Each asset is recorded as soon as its files are written: a later part that fails leaves
-    # the earlier ones recorded, as separate steps did. The step's log says what each part
-    # took (one line: the run's timeline shows the step as a whole).
+    # Each asset is recorded as soon as its files are written, so a part that fails leaves the
+    # ones before it recorded (the ones after it are not written: one step, one failure). The
+    # step's log says what each part took (one line: the run's timeline shows one step).
     took = _Stopwatch()
     if PAGE in wanted:
         add_partition_metadata(context, feature_page_assets.write_pages(root, pages, page_files, key_of))
