@@ -55,10 +55,11 @@ def report_files(
     wanted = context.selected_asset_keys
     with warehouse_db.connect() as conn:
         playlists = queries.all_playlists(conn)
-        run = playlists_of_run(context.partition_keys, playlists.rows())
+        rows = playlists.rows()
+        run = playlists_of_run(context.partition_keys, rows)
         ids = list(run.values())
         # Slugs depend on every playlist's name (to keep colliding names apart), not only this run's.
-        slugs = assign_slugs(playlists.rows())
+        slugs = assign_slugs(rows)
         pages = (
             feature_page_assets.read_pages(context.instance, warehouse_db.path, conn, playlists, ids, slugs)
             if PAGE in wanted
