@@ -71,12 +71,19 @@ def edited_demo_library(
     """
     # One pause for all three steps, as in demo_library.
     with gc_paused():
+        payload = edited_demo_payload(n_playlists, tracks_per_playlist, seed, n_edits)
+        return library_from_payload(payload, source="demo", fetched_at=fetched_at)
+
+
+def edited_demo_payload(n_playlists: int, tracks_per_playlist: int, seed: int, n_edits: int) -> SpotifyPayload:
+    """The API objects of `edited_demo_library`."""
+    with gc_paused():
         payload = demo_payload(n_playlists, tracks_per_playlist, seed)
         if n_edits > 0:
             ids = [p["id"] for p in payload.playlists]
             step = max(1, len(ids) // n_edits)
             payload = edit_playlists(payload, ids[step - 1 :: step][:n_edits], seed)
-        return library_from_payload(payload, source="demo", fetched_at=fetched_at)
+        return payload
 
 
 def edit_playlists(payload: SpotifyPayload, playlist_ids: Iterable[str], seed: int) -> SpotifyPayload:
