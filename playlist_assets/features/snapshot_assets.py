@@ -28,7 +28,9 @@ from playlist_assets.runtime.event_log import (
 )
 
 # What a playlist snapshot covers (queries.playlist_versions); bumping it makes every playlist unsynced.
-SNAPSHOT_CODE_VERSION = "playlist-snapshots-v2"  # v2: partitions keyed by the name as it reads: every report rebuilt once under its new key
+# v2: partitions keyed by the name as it reads: every report rebuilt once under its new key.
+# v3: entries and tracks digested by DuckDB's hash (faster): every playlist rebuilt once.
+SNAPSHOT_CODE_VERSION = "playlist-snapshots-v3"
 
 # Everything the per-playlist assets read; see queries.playlist_versions.
 SNAPSHOT_SOURCES = [
