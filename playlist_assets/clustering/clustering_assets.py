@@ -69,24 +69,25 @@ def playlist_clustering(
     All playlists of the run are read in one query and written in one transaction that
     replaces exactly their rows, so re-running one playlist touches nothing else.
     """
-    # The warehouse is not held while clustering: SQL users and other runs can use it.
-    with warehouse_db.connect() as conn:
-        run = playlists_of_run(context.partition_keys, queries.all_playlists(conn).iter_rows())
-        ids = list(run.values())
-        inputs = queries.clustering_inputs(conn, ids)
-    result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers)
-    with warehouse_db.connect() as conn:
-        frames = {
-            tables.ANALYTICS_PLAYLIST_CLUSTERS: result.playlist_clusters,
-            tables.ANALYTICS_CLUSTERS: result.clusters,
-            tables.ANALYTICS_PLAYLIST_CLUSTERINGS: result.playlist_clusterings,
-            tables.ANALYTICS_UNCLUSTERED_ENTRIES: result.unclustered_entries,
-        }
-        database.replace_partitions(conn, frames, ids, log=context.log.info)
-        accounted = quality.entries_accounted_for(conn, ids)
-        # Over every playlist, not only this run's: the check's status must not depend on which
-        # launch ran last.
-        separated = quality.clustering_quality(conn, queries.playlist_ids(conn))
+    # The warehouse is not held while a large run clusters: SQL users and other runs can use it.
+    with warehouse_db.held_for_small_run(len(context.partition_keys)):
+        with warehouse_db.connect() as conn:
+            run = playlists_of_run(context.partition_keys, queries.all_playlists(conn).iter_rows())
+            ids = list(run.values())
+            inputs = queries.clustering_inputs(conn, ids)
+        result = analysis.cluster_library(inputs.playlists, inputs.entries, inputs.features, workers)
+        with warehouse_db.connect() as conn:
+            frames = {
+                tables.ANALYTICS_PLAYLIST_CLUSTERS: result.playlist_clusters,
+                tables.ANALYTICS_CLUSTERS: result.clusters,
+                tables.ANALYTICS_PLAYLIST_CLUSTERINGS: result.playlist_clusterings,
+                tables.ANALYTICS_UNCLUSTERED_ENTRIES: result.unclustered_entries,
+            }
+            database.replace_partitions(conn, frames, ids, log=context.log.info)
+            accounted = quality.entries_accounted_for(conn, ids)
+            # Over every playlist, not only this run's: the check's status must not depend on which
+            # launch ran last.
+            separated = quality.clustering_quality(conn, queries.playlist_ids(conn))
 
     summary_key = dg.AssetKey(["analytics", "playlist_clusterings"])
     names = dict(inputs.playlists.select("playlist_id", "name").iter_rows())

@@ -51,6 +51,14 @@ def report_files(
     reports: ReportsResource,
     workers: dg.ResourceParam[WorkerPool],
 ):
+    # A large run leaves the warehouse free while it draws; it opens it again for the lineage.
+    with warehouse_db.held_for_small_run(len(context.partition_keys)):
+        yield from _write_report_files(context, warehouse_db, reports, workers)
+
+
+def _write_report_files(
+    context: dg.AssetExecutionContext, warehouse_db: WarehouseResource, reports: ReportsResource, workers: WorkerPool
+):
     root = Path(reports.path)
     wanted = context.selected_asset_keys
     with warehouse_db.connect() as conn:
