@@ -91,3 +91,29 @@ def test_the_command_holds_no_warehouse_lock_while_it_waits_for_the_writer_slot(
     summary = materialize_everything(settings, echo=lambda _: None, instance=instance, changed_only=True)
     assert summary.rebuilt == 3 and len(summary.run_ids) >= 2  # the landing, then the reports
     assert opened_by_another_process == [True] * len(summary.run_ids)
+
+
+def _another_process_can_open(path) -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True).close()", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    return probe.returncode == 0
+
+
+def test_a_small_runs_step_keeps_the_warehouse_open_and_a_large_runs_step_frees_it_between_connects(tmp_path):
+    from playlist_assets.runtime.resources import HOLD_BELOW_PLAYLISTS, WarehouseResource
+
+    path = tmp_path / "w.duckdb"
+    warehouse = WarehouseResource(path=str(path), lock_wait_s=0.5)
+    free_while_computing = {}
+    for playlists in (1, HOLD_BELOW_PLAYLISTS):
+        with warehouse.held_for_small_run(playlists):
+            with warehouse.connect() as conn:
+                conn.execute(f"CREATE OR REPLACE TABLE t AS SELECT {playlists} AS n")
+            # Between a step's read and its write (while it clusters or draws), as SQL users see it.
+            free_while_computing[playlists] = _another_process_can_open(path)
+            with warehouse.connect() as conn:
+                assert conn.execute("SELECT n FROM t").fetchall() == [(playlists,)]
+        assert _another_process_can_open(path), "the step's end must free the warehouse"
+    assert free_while_computing == {1: False, HOLD_BELOW_PLAYLISTS: True}

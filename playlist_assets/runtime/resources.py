@@ -28,10 +28,12 @@ WORKER_MODULES = (
 )
 
 
-# A small run's step reads, computes and writes in well under a second, where opening and
-# closing the warehouse costs ~30 ms each time: it keeps the file open (held_for_small_run).
-# A larger run computes for seconds, and leaves the file free for SQL users meanwhile.
-HOLD_BELOW_PLAYLISTS = 40
+# A refresh of a few changed playlists runs a clustering step and a report step for each stretch
+# of them, each step ~0.2 s for one playlist, where opening and closing the warehouse costs
+# ~30 ms each time: such a step keeps the file open (held_for_small_run). A larger run computes
+# for seconds and leaves the file free meanwhile, so that SQL users (who wait for it, up to
+# PLAYLIST_ASSETS_LOCK_WAIT_S) are not kept out for the whole step.
+HOLD_BELOW_PLAYLISTS = 10
 
 
 # No field has a default of its own: definitions.resources_for gives every value from the
@@ -52,7 +54,8 @@ class WarehouseResource(dg.ConfigurableResource):
         """For a step that connects more than once (it reads, computes, then writes): in a run
         of fewer than HOLD_BELOW_PLAYLISTS playlists the file stays open for the whole block,
         and each `connect` in it shares the open database (DuckDB reuses what its process has
-        open) instead of opening and closing the file again."""
+        open) instead of opening and closing the file again. A `connect(read_only=True)` inside
+        the block would fail (DuckDB shares an open database only with the same settings)."""
         if playlists >= HOLD_BELOW_PLAYLISTS:
             yield
             return

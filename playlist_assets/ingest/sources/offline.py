@@ -122,7 +122,7 @@ def _read_and_send(wanted: OfflineLibrary, fetched_at: datetime, sent: Connectio
     # (0.5 s at 1,000 playlists, measured). Neither is needed before it: the collector stays
     # off in this process, and the objects the library was made from live until it is sent.
     gc.disable()
-    made_from = None
+    made_from = None  # freed when this function returns, after the send
     try:
         library, made_from = _read(wanted, fetched_at)
     except Exception:  # noqa: BLE001
@@ -133,7 +133,6 @@ def _read_and_send(wanted: OfflineLibrary, fetched_at: datetime, sent: Connectio
         pass  # the owner left without taking it (its run failed first): nothing to say
     finally:
         sent.close()
-        del made_from
 
 
 def read_offline_or_ahead(wanted: OfflineLibrary, fetched_at: datetime) -> RawLibrary:
