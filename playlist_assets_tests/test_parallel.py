@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -111,6 +112,32 @@ def test_one_worker_started_ahead_takes_a_small_run_and_the_rest_start_for_a_lar
         pool.start()
         large = pool.map(slow_pid, list(range(2 * parallel.MIN_ITEMS_PER_WORKER)))
         assert len(set(large)) == 2 and small < set(large)
+
+
+def worker_processes() -> list[int]:
+    """This process's pool workers (its children started by multiprocessing's spawn)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == os.getpid() and b"--multiprocessing-fork" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="counts processes in /proc (Linux)")
+def test_a_small_run_sent_while_the_started_worker_still_imports_starts_no_second_worker():
+    # As in `make demo`: its first clustering step comes before the one worker started ahead
+    # has imported scikit-learn. A second worker started for it would import everything again
+    # (seconds of CPU, on a machine whose other core is busy) for a task the first one takes.
+    with WorkerPool(2, preload=["playlist_assets_tests.fakes.slow_import"]) as pool:
+        pool.start(processes=1)
+        assert [square for _, square in pool.map(pid_and_square, [1, 2, 3])] == [1, 4, 9]
+        pool.map(pid_and_square, [4, 5])
+        assert len(worker_processes()) == 1
 
 
 def slow_pid(_: int) -> int:

@@ -23,6 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -70,6 +71,7 @@ class WorkerPool:
         self.size = wanted_processes(setting)
         self._preload = tuple(preload)
         self._executor: ProcessPoolExecutor | None = None
+        self._starting: list[futures.Future] = []  # one per worker `start` asked for: done once it is ready
         self._closed = False
 
     def __enter__(self) -> WorkerPool:
@@ -96,7 +98,7 @@ class WorkerPool:
         # The executor starts a process for each task that finds no idle worker, up to its
         # size: a task each starts them (tasks that find an idle worker start none).
         for _ in range(min(self.size, processes or self.size)):
-            executor.submit(_nothing)
+            self._starting.append(executor.submit(_nothing))
 
     def map(self, fn: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
         """`[fn(item) for item in items]`, on the workers when that is worth it.
@@ -124,6 +126,10 @@ class WorkerPool:
         return results
 
     def _handed_over_when_read(self, fn: Callable[[Item], Result], items: Sequence[Item]) -> Iterator[Result]:
+        # Sent while the workers started ahead are still importing, the chunk would find no idle
+        # worker, and the executor would start another one for it: seconds of imports, for a
+        # chunk that a started worker takes first anyway. So it waits for them to be ready.
+        futures.wait(self._starting)
         results = self._results(fn, items, len(items))
         next(results)
         yield from results
@@ -145,6 +151,7 @@ class WorkerPool:
 
     def _shutdown(self, wait: bool) -> None:
         executor, self._executor = self._executor, None
+        self._starting = []
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)
 
