@@ -3,6 +3,8 @@ closed by its owner leaves no process behind."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from playlist_assets.clustering import analysis
 from playlist_assets.features import feature_table
 from playlist_assets.runtime import parallel
 from playlist_assets.runtime.parallel import WorkerPool
+from playlist_assets.runtime.resources import WORKER_MODULES, WORKERS_WITHOUT
 from playlist_assets.ingest.sources.demo import demo_library
 
 
@@ -75,7 +78,8 @@ def test_clustering_a_library_on_two_processes_equals_one():
     library = demo_library(2 * parallel.MIN_ITEMS_PER_WORKER, 25, 7)
     table = feature_table.track_features(library.tracks, library.albums, library.audio_features)
     one = analysis.cluster_library(library.playlists, library.playlist_tracks, table)
-    with WorkerPool(2) as pool:
+    # Workers as the product starts them: scikit-learn and matplotlib preloaded, pandas absent.
+    with WorkerPool(2, preload=WORKER_MODULES, absent=WORKERS_WITHOUT) as pool:
         two = analysis.cluster_library(library.playlists, library.playlist_tracks, table, pool)
     assert one.playlist_clusterings["clustered"].sum() > parallel.MIN_ITEMS_PER_WORKER
     for name in ("playlist_clusters", "clusters", "playlist_clusterings", "unclustered_entries"):
@@ -93,6 +97,22 @@ def test_a_small_run_uses_workers_started_ahead_with_their_modules_imported():
         out = pool.map(imported_in_worker, ["wave"] * 3)
     assert all(imported for _, imported in out)
     assert os.getpid() not in {pid for pid, _ in out}
+
+
+def what_the_preloaded_module_found(_: int) -> tuple[int, bool, bool]:
+    from playlist_assets_tests.fakes import optional_import
+
+    return os.getpid(), optional_import.wave is not None, "wave" in sys.modules
+
+
+def test_preloaded_modules_find_a_module_named_absent_missing_though_it_is_installed():
+    # As scikit-learn finds pandas missing in the workers (they never pass it pandas data),
+    # and goes on without importing it.
+    assert importlib.util.find_spec("wave") is not None and "wave" not in sys.modules
+    with WorkerPool(2, preload=["playlist_assets_tests.fakes.optional_import"], absent=["wave"]) as pool:
+        pool.start(processes=1)
+        [(pid, found, imported)] = pool.map(what_the_preloaded_module_found, [0])
+    assert pid != os.getpid() and not found and not imported
 
 
 def test_a_module_that_fails_to_preload_leaves_the_workers_usable():

@@ -20,6 +20,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -64,12 +65,15 @@ def worker_count(setting: int, items: int) -> int:
 class WorkerPool:
     """Up to `wanted_processes(setting)` worker processes, started only when worth it.
 
-    `preload` names modules each worker imports as it starts (what the work will need).
+    `preload` names modules each worker imports as it starts (what the work will need);
+    `absent` names installed modules that the preloaded ones are to find missing as they import
+    (what a preloaded library imports whenever it can, though the work never needs it).
     """
 
-    def __init__(self, setting: int = 0, preload: Sequence[str] = ()) -> None:
+    def __init__(self, setting: int = 0, preload: Sequence[str] = (), absent: Sequence[str] = ()) -> None:
         self.size = wanted_processes(setting)
         self._preload = tuple(preload)
+        self._absent = tuple(absent)
         self._executor: ProcessPoolExecutor | None = None
         self._starting: list[futures.Future] = []  # one per worker `start` asked for: done once it is ready
         self._closed = False
@@ -163,15 +167,19 @@ class WorkerPool:
                 max_workers=self.size,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_prepare_worker,
-                initargs=(self._preload,),
+                initargs=(self._preload, self._absent),
             )
         return self._executor
 
 
-def _prepare_worker(modules: tuple[str, ...]) -> None:
+def _prepare_worker(modules: tuple[str, ...], absent: tuple[str, ...]) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
     threading.Thread(target=_end_with_owner, args=(os.getppid(),), name="owner-watch", daemon=True).start()
+    for module in absent:
+        # Python's own marker for a module that is not there: while it is set, `import module`
+        # raises ImportError, as a library probing for it at import time expects.
+        sys.modules.setdefault(module, None)
     for module in modules:
         try:
             importlib.import_module(module)
@@ -180,6 +188,11 @@ def _prepare_worker(modules: tuple[str, ...]) -> None:
             # initializer failed) and with it the first run step; the work that needs the
             # module imports it again and reports the real error, with its traceback.
             pass
+    for module in absent:
+        # Gone again once the preloaded modules have looked: a library that checks later whether
+        # it was imported (`sys.modules["pandas"]`) must find nothing, not the marker.
+        if module in sys.modules and sys.modules[module] is None:
+            del sys.modules[module]
     # What was imported lives as long as the worker: kept out of the garbage collector's
     # scans, and out of the final one when the worker exits (0.7 s to 0.06 s, measured).
     gc.freeze()

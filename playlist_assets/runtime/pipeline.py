@@ -23,7 +23,7 @@ from playlist_assets.automation.jobs import PER_PLAYLIST, playlist_reports, refr
 from playlist_assets.partitions import PLAYLISTS, WAREHOUSE_POOL, keys_by_id, range_tags
 from playlist_assets.reports.report_assets import CODE_VERSION
 from playlist_assets.features.snapshot_assets import recorded_versions
-from playlist_assets.runtime.resources import WORKER_MODULES
+from playlist_assets.runtime.resources import WORKER_MODULES, WORKERS_WITHOUT
 from playlist_assets.definitions import build_definitions
 from playlist_assets.runtime.settings import Settings
 from playlist_assets.warehouse.database import connect, existing_columns, scalar
@@ -152,7 +152,7 @@ def materialize_everything(
     the current code are left alone.
     """
     instance = instance or dg.DagsterInstance.get()
-    with parallel.WorkerPool(settings.workers, preload=WORKER_MODULES) as pool:
+    with parallel.WorkerPool(settings.workers, preload=WORKER_MODULES, absent=WORKERS_WITHOUT) as pool:
         return _materialize(settings, echo, verbose, instance, changed_only, pool)
 
 
