@@ -91,6 +91,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables_present: set[str] = set()
         # partitions definition name -> (when read, keys in order, the same keys as a set)
         self._partitions: dict[str, tuple[float, list[str], frozenset[str]]] = {}
+        self._new_run_file: bytes | None = None  # the bytes of a run's file just set up
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -138,11 +139,16 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def _initdb(self, engine: Engine, for_index_shard: bool = False) -> None:
         # Every run gets a database file of its own, set up as Dagster does: its tables, WAL,
         # and the migration stamp. Dagster reads its ~90 migration scripts twice for every new
-        # file (about 150 ms a run); they are read once per process here. The cross-run index,
-        # opened once, and a file another process is setting up at the same moment are left
-        # to Dagster's own code, which knows their special cases.
+        # file (about 150 ms a run); they are read once per process here, and the file they
+        # make is kept: every later run's file starts as a copy of it (~1 ms, not ~20 ms; the
+        # command line starts six runs for a small refresh). The cross-run index, opened once,
+        # and a file another process is setting up at the same moment are left to Dagster's own
+        # code, which knows their special cases.
         if for_index_shard:
             super()._initdb(engine, for_index_shard=True)
+            return
+        path = engine.url.database
+        if self._new_run_file is not None and path and _create_as_copy(path, self._new_run_file):
             return
         try:
             with engine.connect() as conn:
@@ -152,6 +158,13 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                     conn.execute(text("PRAGMA journal_mode=WAL;"))
                     migrations.stamp(_migration_scripts(), "head")
                     safe_commit(conn)
+                    # Nothing but the set-up is in the file yet: once all of it is moved out of
+                    # the WAL into the file itself (not if another process held it back), the
+                    # file's bytes are any new run's file.
+                    busy, *_ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE);")).one()
+                    if path and busy == 0:
+                        with open(path, "rb") as made:
+                            self._new_run_file = made.read()
         except (db_exc.DatabaseError, sqlite3.DatabaseError):
             super()._initdb(engine)
 
@@ -249,6 +262,27 @@ def _sync_at_checkpoints(dbapi_connection, _record) -> None:
     # commit (~0.3 ms, hundreds a run). In WAL mode, NORMAL waits only at checkpoints: the file
     # stays consistent after any crash, and only a power loss can drop the last few events.
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def _create_as_copy(path: str, content: bytes) -> bool:
+    """Create the file `path` holding `content`, all at once; False if it exists already.
+
+    Written beside it, then linked into place: a process that opens the run's file at the same
+    moment (the webserver following the run) finds no file, or the whole of it.
+    """
+    partial = f"{path}.{os.getpid()}.new"
+    try:
+        with open(partial, "wb") as file:
+            file.write(content)
+        os.link(partial, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        try:
+            os.unlink(partial)
+        except FileNotFoundError:
+            pass
 
 
 @cache
