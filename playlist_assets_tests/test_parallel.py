@@ -99,20 +99,23 @@ def test_a_small_run_uses_workers_started_ahead_with_their_modules_imported():
     assert os.getpid() not in {pid for pid, _ in out}
 
 
-def what_the_preloaded_module_found(_: int) -> tuple[int, bool, bool]:
-    from playlist_assets_tests.fakes import optional_import
+def what_the_preloaded_modules_found(_: int) -> tuple[int, bool, object, bool]:
+    from playlist_assets_tests.fakes import keeps_what_it_found, optional_import
 
-    return os.getpid(), optional_import.wave is not None, "wave" in sys.modules
+    return os.getpid(), optional_import.wave is not None, keeps_what_it_found.FOUND, "wave" in sys.modules
 
 
-def test_preloaded_modules_find_a_module_named_absent_missing_though_it_is_installed():
-    # As scikit-learn finds pandas missing in the workers (they never pass it pandas data),
-    # and goes on without importing it.
+def test_preloads_named_for_an_absent_module_find_it_missing_and_no_other_module_does():
+    # As scikit-learn finds pandas missing in the workers (they never pass it pandas data) and
+    # goes on without importing it, while polars, imported after, keeps no trace of that.
     assert importlib.util.find_spec("wave") is not None and "wave" not in sys.modules
-    with WorkerPool(2, preload=["playlist_assets_tests.fakes.optional_import"], absent=["wave"]) as pool:
+    fakes = "playlist_assets_tests.fakes"
+    preload = [f"{fakes}.keeps_what_it_found", f"{fakes}.optional_import"]
+    with WorkerPool(2, preload=preload, absent={"wave": [f"{fakes}.optional_import"]}) as pool:
         pool.start(processes=1)
-        [(pid, found, imported)] = pool.map(what_the_preloaded_module_found, [0])
-    assert pid != os.getpid() and not found and not imported
+        [(pid, found, kept, imported)] = pool.map(what_the_preloaded_modules_found, [0])
+    assert pid != os.getpid()
+    assert not found and kept == "not imported" and not imported
 
 
 def test_a_module_that_fails_to_preload_leaves_the_workers_usable():

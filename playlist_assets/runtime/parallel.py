@@ -23,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -65,17 +65,19 @@ def worker_count(setting: int, items: int) -> int:
 class WorkerPool:
     """Up to `wanted_processes(setting)` worker processes, started only when worth it.
 
-    `preload` names modules each worker imports as it starts (what the work will need);
-    `absent` names installed modules that the preloaded ones are to find missing as they import
-    (what a preloaded library imports whenever it can, though the work never needs it).
+    `preload` names modules each worker imports as it starts (what the work will need).
+    `absent` maps an installed module to preloads that are imported first, as if it were not
+    installed: a library they import whenever it is there, though the work never needs it.
     """
 
-    def __init__(self, setting: int = 0, preload: Sequence[str] = (), absent: Sequence[str] = ()) -> None:
+    def __init__(
+        self, setting: int = 0, preload: Sequence[str] = (), absent: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.size = wanted_processes(setting)
         self._preload = tuple(preload)
-        self._absent = tuple(absent)
+        self._absent = tuple((module, tuple(importers)) for module, importers in (absent or {}).items())
         self._executor: ProcessPoolExecutor | None = None
-        self._starting: list[futures.Future] = []  # one per worker `start` asked for: done once it is ready
+        self._starting: list[futures.Future] = []  # a task per worker `start` asked for: done once a worker is up
         self._closed = False
 
     def __enter__(self) -> WorkerPool:
@@ -132,8 +134,10 @@ class WorkerPool:
     def _handed_over_when_read(self, fn: Callable[[Item], Result], items: Sequence[Item]) -> Iterator[Result]:
         # Sent while the workers started ahead are still importing, the chunk would find no idle
         # worker, and the executor would start another one for it: seconds of imports, for a
-        # chunk that a started worker takes first anyway. So it waits for them to be ready.
-        futures.wait(self._starting)
+        # chunk that a started worker takes first anyway. So it waits until one of them is up.
+        # (The executor marks a worker idle just after the task that tells us so ends: a chunk
+        # sent in that instant can still start one, rarely, as before.)
+        futures.wait(self._starting, return_when=futures.FIRST_COMPLETED)
         results = self._results(fn, items, len(items))
         next(results)
         yield from results
@@ -172,30 +176,39 @@ class WorkerPool:
         return self._executor
 
 
-def _prepare_worker(modules: tuple[str, ...], absent: tuple[str, ...]) -> None:
+def _prepare_worker(modules: tuple[str, ...], absent: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
     threading.Thread(target=_end_with_owner, args=(os.getppid(),), name="owner-watch", daemon=True).start()
-    for module in absent:
+    for module, importers in absent:
+        if module in sys.modules:
+            continue  # imported already: nothing to spare
         # Python's own marker for a module that is not there: while it is set, `import module`
-        # raises ImportError, as a library probing for it at import time expects.
-        sys.modules.setdefault(module, None)
-    for module in modules:
+        # raises ImportError, as a library probing for it at import time expects. Only these
+        # importers see it: a library that keeps what it found (polars keeps the marker itself)
+        # must not be imported meanwhile, and a later check of sys.modules must find nothing.
+        sys.modules[module] = None
         try:
-            importlib.import_module(module)
-        except Exception:  # noqa: BLE001
-            # Importing ahead only saves time. A failure here would break the whole pool (its
-            # initializer failed) and with it the first run step; the work that needs the
-            # module imports it again and reports the real error, with its traceback.
-            pass
-    for module in absent:
-        # Gone again once the preloaded modules have looked: a library that checks later whether
-        # it was imported (`sys.modules["pandas"]`) must find nothing, not the marker.
-        if module in sys.modules and sys.modules[module] is None:
-            del sys.modules[module]
+            for name in importers:
+                _import_ahead(name)
+        finally:
+            if module in sys.modules and sys.modules[module] is None:
+                del sys.modules[module]
+    for name in modules:
+        _import_ahead(name)
     # What was imported lives as long as the worker: kept out of the garbage collector's
     # scans, and out of the final one when the worker exits (0.7 s to 0.06 s, measured).
     gc.freeze()
+
+
+def _import_ahead(module: str) -> None:
+    try:
+        importlib.import_module(module)
+    except Exception:  # noqa: BLE001
+        # Importing ahead only saves time. A failure here would break the whole pool (its
+        # initializer failed) and with it the first run step; the work that needs the
+        # module imports it again and reports the real error, with its traceback.
+        pass
 
 
 def _end_with_owner(owner: int) -> None:
