@@ -1,10 +1,12 @@
 """The instance folder's event log: batched writes keep every partition's history readable."""
 
 import json
+import os
 import shutil
 import sqlite3
 
 import dagster as dg
+import sqlalchemy
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from playlist_assets.runtime.event_log import DATA_VERSION_TAG, BatchedSqliteEventLogStorage, log_materializations_as_one_batch
@@ -133,39 +135,36 @@ def test_a_copied_instance_folder_records_runs_in_its_own_history(tmp_path):
     assert (elsewhere / "dagster.yaml").read_text() == events_elsewhere
 
 
+def run_file_layout(storage, run) -> tuple:
+    with sqlite3.connect(storage.path_for_shard(run)) as db:
+        tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        return tables, db.execute("SELECT version_num FROM alembic_version").fetchall(), db.execute(
+            "PRAGMA journal_mode"
+        ).fetchone()
+
+
 def test_a_new_run_database_is_set_up_as_dagsters_own_storage_sets_it_up(tmp_path):
     ours = instance_in(tmp_path / "ours").event_log_storage
     dagsters = dg.DagsterInstance.from_config(str(tmp_path / "ours")).event_log_storage
     plain = SqliteEventLogStorage(str(tmp_path / "plain"))
-    # The process's first run file is set up by running the migrations, the next ones are copies.
     for storage, runs in ((ours, ("a-run", "b-run")), (plain, ("a-run",))):
         for run in runs:
             with storage.run_connection(run):
                 pass
     assert type(dagsters) is BatchedSqliteEventLogStorage
-
-    def layout(storage, run) -> tuple:
-        with sqlite3.connect(storage.path_for_shard(run)) as db:
-            tables = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
-            return tables, db.execute("SELECT version_num FROM alembic_version").fetchall(), db.execute(
-                "PRAGMA journal_mode"
-            ).fetchone()
-
-    assert layout(ours, "a-run") == layout(plain, "a-run") == layout(ours, "b-run")
-    assert layout(ours, "b-run")[1]  # stamped with a migration revision
+    assert run_file_layout(ours, "a-run") == run_file_layout(plain, "a-run") == run_file_layout(ours, "b-run")
+    assert run_file_layout(ours, "b-run")[1]  # stamped with a migration revision
 
 
-def test_after_a_process_first_run_new_run_databases_are_copies_of_its_set_up(tmp_path, monkeypatch):
+def test_new_run_databases_are_copies_of_one_set_up_once_a_process(tmp_path, monkeypatch):
     # Every run gets a database file; setting one up (tables, WAL, Dagster's ~90 migration
     # scripts) cost ~20 ms a run, and the command line starts six runs for a small refresh.
     from playlist_assets.runtime import event_log
 
     instance = instance_in(tmp_path)
-    storage = instance.event_log_storage
-    with storage.run_connection("first-run"):
+    with instance.event_log_storage.run_connection("first-run"):
         pass
     set_up = []
-    monkeypatch.setattr(event_log.ScriptDirectory, "from_config", lambda config: set_up.append(config))
     monkeypatch.setattr(event_log.SqlEventLogStorageMetadata, "create_all", lambda engine: set_up.append(engine))
     instance.add_dynamic_partitions(PARTS.name, KEYS)
     first_three = {"dagster/asset_partition_range_start": KEYS[0], "dagster/asset_partition_range_end": KEYS[2]}
@@ -173,6 +172,38 @@ def test_after_a_process_first_run_new_run_databases_are_copies_of_its_set_up(tm
     assert result.success and not set_up
     assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
     assert len(instance.fetch_materializations(per_partition.key, limit=10).records) == 3
+
+
+def test_where_hard_links_are_refused_each_run_database_is_set_up_in_place(tmp_path, monkeypatch):
+    # Some file systems (FAT, some network and FUSE mounts) have no hard links.
+    from playlist_assets.runtime import event_log
+
+    def refused(source, target):
+        raise PermissionError(f"no hard links: {target}")
+
+    monkeypatch.setattr(event_log.os, "link", refused)
+    instance = instance_in(tmp_path)
+    plain = SqliteEventLogStorage(str(tmp_path / "plain"))
+    with plain.run_connection("a-run"):
+        pass
+    for run in ("a-run", "b-run"):
+        with instance.event_log_storage.run_connection(run):
+            pass
+        assert run_file_layout(instance.event_log_storage, run) == run_file_layout(plain, "a-run")
+    assert not [p.name for p in (tmp_path / "history" / "runs").iterdir() if p.suffix == ".new"]
+
+
+def test_a_run_database_another_process_set_up_is_kept_as_it_is(tmp_path):
+    instance = instance_in(tmp_path)
+    storage = instance.event_log_storage
+    # Dagster's own storage on the same folder (as the webserver or daemon) sets up a run's file
+    # and writes an event in it before this process first opens it.
+    theirs = SqliteEventLogStorage(os.path.dirname(storage.path_for_shard("shared-run")))
+    with theirs.run_connection("shared-run") as conn:
+        conn.execute(sqlalchemy.text("INSERT INTO event_logs (run_id, event, dagster_event_type) VALUES ('shared-run', '{}', 'THEIRS')"))
+    with storage.run_connection("shared-run") as conn:
+        kept = conn.execute(sqlalchemy.text("SELECT dagster_event_type FROM event_logs")).fetchall()
+    assert kept == [("THEIRS",)]
 
 
 OBSERVED = dg.AssetKey("recorded_per_partition")

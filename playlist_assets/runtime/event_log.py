@@ -15,8 +15,9 @@ Every per-partition metadata entry also makes Dagster list the playlist partitio
 check the partition is in the run): thousands of identical queries in one run. The list is
 kept for a second, and dropped at once when this process adds or deletes a partition.
 
-Each run's own database file is set up with the migration scripts read once per process,
-not twice per run.
+Each run's own database file starts as a copy of one set up once per process, in a private
+temporary folder, with Dagster's tables, WAL mode and migration stamp: not set up anew, with
+Dagster's migration scripts read twice, for every run.
 
 `playlist_assets.runtime.instance` names this class in the dagster.yaml it writes.
 
@@ -28,8 +29,10 @@ fails when a Dagster upgrade moves any of what this module uses.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import tempfile
 import time
 import warnings
 from collections import OrderedDict
@@ -91,7 +94,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         self._tables_present: set[str] = set()
         # partitions definition name -> (when read, keys in order, the same keys as a set)
         self._partitions: dict[str, tuple[float, list[str], frozenset[str]]] = {}
-        self._new_run_file: bytes | None = None  # the bytes of a run's file just set up
+        self._copy_run_files = True  # until this file system refuses a hard link
         super().__init__(base_dir, inst_data=inst_data)
 
     @classmethod
@@ -138,33 +141,26 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     def _initdb(self, engine: Engine, for_index_shard: bool = False) -> None:
         # Every run gets a database file of its own, set up as Dagster does: its tables, WAL,
-        # and the migration stamp. Dagster reads its ~90 migration scripts twice for every new
-        # file (about 150 ms a run); they are read once per process here, and the file they
-        # make is kept: every later run's file starts as a copy of it (~1 ms, not ~20 ms; the
-        # command line starts six runs for a small refresh). The cross-run index, opened once,
-        # and a file another process is setting up at the same moment are left to Dagster's own
-        # code, which knows their special cases.
+        # and the migration stamp. That took ~20 ms a run (Dagster also read its ~90 migration
+        # scripts twice each time), and a small --changed-only refresh starts six runs: a new
+        # run's file is a copy of one set up once per process (~1 ms). A file that exists
+        # already (the cross-run index, a run another process set up) is checked and, if its
+        # set-up is missing, set up in place; one that cannot be read is left to Dagster's code.
         if for_index_shard:
             super()._initdb(engine, for_index_shard=True)
             return
         path = engine.url.database
-        if self._new_run_file is not None and path and _create_as_copy(path, self._new_run_file):
-            return
+        if self._copy_run_files and path and not os.path.exists(path):
+            made = _new_run_file()
+            try:
+                if made is not None and _create_as_copy(path, made):
+                    return
+            except OSError:
+                self._copy_run_files = False  # no hard links here: each file is set up below
         try:
             with engine.connect() as conn:
-                migrations = MigrationContext.configure(conn)
-                if migrations.get_current_revision() is None:
-                    SqlEventLogStorageMetadata.create_all(engine)
-                    conn.execute(text("PRAGMA journal_mode=WAL;"))
-                    migrations.stamp(_migration_scripts(), "head")
-                    safe_commit(conn)
-                    # Nothing but the set-up is in the file yet: once all of it is moved out of
-                    # the WAL into the file itself (not if another process held it back), the
-                    # file's bytes are any new run's file.
-                    busy, *_ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE);")).one()
-                    if path and busy == 0:
-                        with open(path, "rb") as made:
-                            self._new_run_file = made.read()
+                if MigrationContext.configure(conn).get_current_revision() is None:
+                    _set_up_run_file(engine, conn)
         except (db_exc.DatabaseError, sqlite3.DatabaseError):
             super()._initdb(engine)
 
@@ -264,25 +260,59 @@ def _sync_at_checkpoints(dbapi_connection, _record) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+def _set_up_run_file(engine: Engine, conn: Connection) -> None:
+    """What Dagster puts in a new run's database file: its tables, WAL mode, the migration stamp."""
+    SqlEventLogStorageMetadata.create_all(engine)
+    conn.execute(text("PRAGMA journal_mode=WAL;"))
+    MigrationContext.configure(conn).stamp(_migration_scripts(), "head")
+    safe_commit(conn)
+
+
+@cache
+def _new_run_file() -> bytes | None:
+    """The bytes of a run's database file just set up (None if it could not be made here).
+
+    Made in a folder of its own, which no other process opens: nothing but the set-up is in it,
+    and with the file closed, SQLite has moved all of it out of the WAL into the file.
+    """
+    try:
+        with tempfile.TemporaryDirectory(prefix="playlist-assets-run-db-") as folder:
+            path = os.path.join(folder, "run.db")
+            engine = create_engine(f"sqlite:///{path}", poolclass=StaticPool)
+            try:
+                with engine.connect() as conn:
+                    _set_up_run_file(engine, conn)
+                    busy, *_ = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE);")).one()
+            finally:
+                engine.dispose()
+            if busy:
+                return None
+            with open(path, "rb") as made:
+                return made.read()
+    except (OSError, db_exc.DatabaseError, sqlite3.DatabaseError):
+        return None
+
+
 def _create_as_copy(path: str, content: bytes) -> bool:
     """Create the file `path` holding `content`, all at once; False if it exists already.
 
-    Written beside it, then linked into place: a process that opens the run's file at the same
-    moment (the webserver following the run) finds no file, or the whole of it.
+    Written beside it and on disk first, then linked into place: a process that opens the run's
+    file at the same moment (the webserver following the run) finds no file or the whole of it,
+    and a power loss leaves no half-written one. Raises OSError where hard links are refused.
     """
-    partial = f"{path}.{os.getpid()}.new"
+    fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".new")
     try:
-        with open(partial, "wb") as file:
+        with os.fdopen(fd, "wb") as file:
             file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
         os.link(partial, path)
         return True
     except FileExistsError:
         return False
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(partial)
-        except FileNotFoundError:
-            pass
 
 
 @cache
