@@ -31,6 +31,11 @@ def test_materialize_exits_zero_with_the_warehouse_reports_and_summary_complete(
         reports = conn.execute("SELECT count(*) FROM analytics.cluster_reports").fetchone()[0]
     assert reports == 6
     assert (tmp_path / "reports" / "README.md").is_file()
+    # The event log's files hold all their events: none is left in a WAL for the next reader
+    # (the UI) to recover.
+    logs = tmp_path / "dagster" / "history" / "runs"
+    assert len(list(logs.glob("*.db"))) == 3  # the index and the command's two runs
+    assert [wal.name for wal in logs.glob("*.db-wal") if wal.stat().st_size] == []
 
 
 def test_bad_input_exits_non_zero_with_one_sentence(tmp_path):

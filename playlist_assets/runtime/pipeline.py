@@ -151,7 +151,11 @@ def materialize_everything(
     With `changed_only`, playlists whose report already describes their current snapshot with
     the current code are left alone.
     """
-    instance = instance or dg.DagsterInstance.get()
+    if instance is None:
+        # The instance this opens is closed with the command: its event log's files are left
+        # complete (each file's WAL moved into it), not for the next reader to recover.
+        with dg.DagsterInstance.get() as owned:
+            return materialize_everything(settings, echo, verbose, owned, changed_only)
     with parallel.WorkerPool(settings.workers, preload=WORKER_MODULES, absent=WORKERS_WITHOUT) as pool:
         return _materialize(settings, echo, verbose, instance, changed_only, pool)
 
